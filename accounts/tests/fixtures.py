@@ -1,0 +1,49 @@
+"""Shared auth fixtures: users and bearer tokens (pytest plugin)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from accounts import dev_issuer
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _dev_key_in_tmp(settings, tmp_path_factory):
+    # Each test session signs dev tokens with its own key, never the developer's var/ key.
+    key_dir = tmp_path_factory.getbasetemp() / "devkey"
+    key_dir.mkdir(exist_ok=True)
+    settings.BETTER_AUTH = {**settings.BETTER_AUTH, "DEV_KEY_PATH": key_dir / "dev.pem"}
+
+
+@pytest.fixture
+def user(db) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def token_for() -> Callable[[User], str]:
+    """A valid Better-Auth-shaped JWT for a user (signed by the dev issuer)."""
+
+    def make(user: User) -> str:
+        return dev_issuer.issue_token(user.email, name=user.name, sub=user.better_auth_id)
+
+    return make
+
+
+@pytest.fixture
+def bearer(token_for) -> Callable[[User], dict[str, str]]:
+    """Headers for Django's test clients: {"Authorization": "Bearer <jwt>"}."""
+
+    def make(user: User) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_for(user)}"}
+
+    return make

@@ -1,0 +1,284 @@
+"""Django settings: the only place that reads the environment (see SPEC.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# A `.env` at the root is read too; real environment variables win.
+load_dotenv(BASE_DIR / ".env", override=False)
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in (env(name, default) or "").split(",") if part.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    try:
+        return int(value) if value is not None else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from exc
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it (and BETTER_AUTH_URL) for production, "
+            "or set DJANGO_DEBUG=1 for local development."
+        )
+    SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production-0123456789"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+
+# --- Better Auth -------------------------------------------------------------
+BETTER_AUTH_URL = (env("BETTER_AUTH_URL") or "").rstrip("/") or None
+if BETTER_AUTH_URL is None and not DEBUG:
+    raise ImproperlyConfigured(
+        "BETTER_AUTH_URL is not set. With DJANGO_DEBUG=0 the app only accepts tokens "
+        "from a real Better Auth server; set BETTER_AUTH_URL (e.g. https://auth.example.com)."
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Without BETTER_AUTH_URL the dev issuer signs tokens with a key under var/
+# (`manage.py issue_dev_token`); they are verified by the same code path.
+DEV_ISSUER = "http://localhost:8000"
+BETTER_AUTH = {
+    "URL": BETTER_AUTH_URL,
+    "JWKS_URL": env("BETTER_AUTH_JWKS_URL")
+    or (f"{BETTER_AUTH_URL}/api/auth/jwks" if BETTER_AUTH_URL else None),
+    "ISSUER": env("BETTER_AUTH_ISSUER")
+    or (_origin(BETTER_AUTH_URL) if BETTER_AUTH_URL else DEV_ISSUER),
+    "AUDIENCE": env("BETTER_AUTH_AUDIENCE")
+    or (_origin(BETTER_AUTH_URL) if BETTER_AUTH_URL else DEV_ISSUER),
+    "ALGORITHMS": ["EdDSA", "ES256", "ES512", "RS256", "PS256"],
+    "LEEWAY_SECONDS": 30,
+    # How long fetched keys are trusted before a background refresh is due, and
+    # the least time between two fetches caused by an unknown `kid`.
+    "JWKS_TTL_SECONDS": 300,
+    "JWKS_MIN_REFETCH_SECONDS": 30,
+    "JWKS_TIMEOUT_SECONDS": 5,
+    "MAX_TOKEN_BYTES": 8192,
+    "DEV_KEY_PATH": VAR_DIR / "dev_jwt_ed25519.pem",
+}
+
+# --- ChatKit -----------------------------------------------------------------
+CHATKIT = {
+    "OPENAI_API_KEY": env("OPENAI_API_KEY"),
+    "OPENAI_BASE_URL": env("OPENAI_BASE_URL"),
+    "MODEL": env("CHATKIT_MODEL", "gpt-4.1-mini"),
+    "MODEL_TIMEOUT_SECONDS": float(env("CHATKIT_MODEL_TIMEOUT_SECONDS", "60") or 60),
+    "OFFLINE_TOKEN_DELAY_MS": env_int("CHATKIT_OFFLINE_TOKEN_DELAY_MS", 0),
+    "SESSION_TTL": env_int("CHATKIT_SESSION_TTL", 600),
+    "RATE_LIMIT": env("CHATKIT_RATE_LIMIT", "30/minute"),
+    "THREAD_RETENTION_DAYS": env_int("CHATKIT_THREAD_RETENTION_DAYS", 30),
+    "MAX_BODY_BYTES": env_int("CHATKIT_MAX_BODY_BYTES", 1048576),
+    # Items of recent history sent to the model on each turn.
+    "HISTORY_ITEMS": 30,
+    "DOMAIN_KEY": env("CHATKIT_DOMAIN_KEY", "domain_pk_localhost_dev"),
+}
+
+# --- Apps --------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",  # first, so `runserver` is daphne's ASGI server
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "channels",
+    "accounts",
+    "todos",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        # Async views hop between threads: a persistent connection per thread
+        # would leak, so connections are closed after each request.
+        conn_max_age=0,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL and a busy timeout let the chat stream and the REST API write
+            # concurrently without "database is locked".
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, channel layer ----------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "todo-chatkit"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env("CHANNELS_PREFIX", "todo-chatkit"),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Auth ----------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BetterAuthJWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "todos.pagination.TodoPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "EXCEPTION_HANDLER": "config.errors.drf_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- CORS ------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(chatkit|api/).*$"
+from corsheaders.defaults import default_headers
+
+CORS_ALLOW_HEADERS = (*default_headers, "chatkit-frame-instance-id")
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+
+# --- i18n, static ----------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# GZip stays off: it would buffer the /chatkit event stream.
+
+# --- Security (production) --------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- Logging -----------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Never log request headers (they carry bearer tokens).
+        "django.request": {"level": "ERROR"},
+        "httpx": {"level": "WARNING"},
+        "openai.agents": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,34 @@
+"""Operational endpoints."""
+
+from http import HTTPStatus
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        connection.close_if_unusable_or_obsolete()
+        return False
+    finally:
+        connection.close()
+
+
+@require_GET
+async def healthz(request: HttpRequest) -> JsonResponse:
+    if await sync_to_async(_database_answers)():
+        return JsonResponse({"status": "ok"})
+    return JsonResponse(
+        {
+            "status": "unavailable",
+            "error": {"code": "internal_error", "message": "Database unavailable."},
+        },
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TodosConfig(AppConfig):
+    name = "todos"
+    verbose_name = "Todos"
