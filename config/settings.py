@@ -87,7 +87,7 @@ BETTER_AUTH = {
     "JWKS_MIN_REFETCH_SECONDS": 30,
     "JWKS_TIMEOUT_SECONDS": 5,
     "MAX_TOKEN_BYTES": 8192,
-    "DEV_KEY_PATH": VAR_DIR / "dev_jwt_ed25519.pem",
+    "DEV_KEY_PATH": Path(env("DEV_JWT_KEY_PATH", str(VAR_DIR / "dev_jwt_ed25519.pem"))),
 }
 
 # --- ChatKit -----------------------------------------------------------------
@@ -176,7 +176,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
+# A suffix keeps parallel test runs (and their server processes) apart.
+_TEST_DB_SUFFIX = env("TEST_DB_SUFFIX", "")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: server processes started by tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_db{_TEST_DB_SUFFIX}.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{_TEST_DB_SUFFIX}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer ----------------------------------------------------

@@ -1,0 +1,11 @@
+"""Settings for the test suite: the Quickstart's environment (dev issuer, offline
+model, no keys) unless the caller set otherwise, then the real settings."""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_URL", "BETTER_AUTH_JWKS_URL"):
+    os.environ.pop(_name, None)
+
+from config.settings import *  # noqa: E402, F403

@@ -1,0 +1,125 @@
+"""Real server processes for tests (pytest plugin): daphne or uvicorn on a free port,
+sharing the test database, so browser, multi-worker and fault tests hit a real stack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_for(settings_dict: dict) -> str:
+    """A DATABASE_URL naming the database the tests run against (the test DB)."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_server(
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    server: str = "daphne",
+    port: int | None = None,
+    ready_timeout: float = 30.0,
+) -> ServerProcess:
+    """Start `daphne config.asgi:application` (or uvicorn) and wait for /healthz."""
+    port = port or free_port()
+    if server == "daphne":
+        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        cmd.append("config.asgi:application")
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application"]
+        cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    log_path = log_dir / f"{server}-{port}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        cmd, cwd=BASE_DIR, env=full_env, stdout=log_file, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{server} exited early:\n{log_path.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{server} did not answer /healthz:\n{log_path.read_text()}")
+        # Polling a starting process for readiness, not papering over a race.
+        time.sleep(0.1)
+    return ServerProcess(url=url, port=port, process=process, log_path=log_path)
+
+
+@pytest.fixture
+def server_env(settings) -> dict[str, str]:  # noqa: ANN001
+    """Environment for a server process that shares this test's database and dev key."""
+    env = {
+        "DATABASE_URL": database_url_for(connection.settings_dict),
+        "DJANGO_DEBUG": "1",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEV_JWT_KEY_PATH": str(settings.BETTER_AUTH["DEV_KEY_PATH"]),
+        "CHATKIT_RATE_LIMIT": "1000/minute",
+    }
+    return env
+
+
+@pytest.fixture
+def run_server(transactional_db, server_env, tmp_path) -> Iterator[Callable[..., ServerProcess]]:  # noqa: ANN001
+    """Factory: `run_server(env={...}, server="daphne")` → a running ServerProcess."""
+    started: list[ServerProcess] = []
+
+    def start(*, env: dict[str, str] | None = None, server: str = "daphne") -> ServerProcess:
+        proc = start_server(env={**server_env, **(env or {})}, log_dir=tmp_path, server=server)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
