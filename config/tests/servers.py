@@ -97,7 +97,7 @@ def start_server(
 
 
 @pytest.fixture
-def server_env(settings) -> dict[str, str]:  # noqa: ANN001
+def server_env(settings) -> dict[str, str]:
     """Environment for a server process that shares this test's database and dev key."""
     env = {
         "DATABASE_URL": database_url_for(connection.settings_dict),
@@ -111,7 +111,7 @@ def server_env(settings) -> dict[str, str]:  # noqa: ANN001
 
 
 @pytest.fixture
-def run_server(transactional_db, server_env, tmp_path) -> Iterator[Callable[..., ServerProcess]]:  # noqa: ANN001
+def run_server(transactional_db, server_env, tmp_path) -> Iterator[Callable[..., ServerProcess]]:
     """Factory: `run_server(env={...}, server="daphne")` → a running ServerProcess."""
     started: list[ServerProcess] = []
 
