@@ -3,4 +3,5 @@
 pytest_plugins = [
     "accounts.tests.fixtures",
     "config.tests.servers",
+    "chat.tests.fixtures",
 ]

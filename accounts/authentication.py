@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from accounts.jwt import get_verifier
@@ -25,10 +26,12 @@ def bearer_token(request: HttpRequest) -> str | None:
 
 
 def authenticate_jwt(token: str) -> User:
+    """The active user of a valid Better Auth JWT (created on first sight); else AuthError."""
     return user_from_claims(claims=get_verifier().verify(token))
 
 
 async def aauthenticate_jwt(token: str) -> User:
+    """Async `authenticate_jwt`: stays on the event loop unless a JWKS fetch or write is due."""
     return await auser_from_claims(claims=await get_verifier().averify(token))
 
 
@@ -36,10 +39,15 @@ class BetterAuthJWTAuthentication(BaseAuthentication):
     """DRF: `Authorization: Bearer <Better Auth JWT>`. ChatKit client secrets are refused."""
 
     def authenticate(self, request: Request) -> tuple[User, str] | None:
-        token = bearer_token(request._request)
-        if token is None:
-            return None
-        return authenticate_jwt(token), token
+        try:
+            token = bearer_token(request._request)
+            if token is None:
+                return None
+            return authenticate_jwt(token), token
+        except AuthError as exc:
+            # DRF's own failure type, so DRF marks the request unauthenticated
+            # (a later `request.user` does not re-run this) and sends 401.
+            raise AuthenticationFailed(exc.message) from exc
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

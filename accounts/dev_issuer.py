@@ -6,9 +6,11 @@ the same `accounts.jwt` code path as real Better Auth tokens.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def _key_path() -> Path:
@@ -28,23 +31,31 @@ def private_key() -> Ed25519PrivateKey:
     """Load the dev key, creating it (mode 0600) on first use."""
     path = _key_path()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        # O_EXCL: two processes creating it at once keep the first key.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
+        _create_key_file(path)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ImproperlyConfigured(f"{path} does not hold an Ed25519 private key.")
     return key
+
+
+def _create_key_file(path: Path) -> None:
+    # Written whole to a private temp file, then hard-linked into place: the
+    # link fails if another process got there first, so nobody ever reads a
+    # half-written key and the first key wins.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".devkey-")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp_name, path)
+    finally:
+        os.unlink(tmp_name)
 
 
 def _public_jwk() -> dict[str, Any]:
@@ -56,10 +67,12 @@ def _public_jwk() -> dict[str, Any]:
 
 
 def jwks() -> dict[str, Any]:
+    """The dev issuer's JWKS document (its one public key)."""
     return {"keys": [_public_jwk()]}
 
 
 def sub_for_email(email: str) -> str:
+    """The dev `sub` of an email."""
     # Stable per email, so the same person keeps their todos across tokens.
     return "dev_" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
 

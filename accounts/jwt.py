@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import jwt
 from asgiref.sync import sync_to_async
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -37,6 +38,21 @@ _KTY_FOR_ALG = {
     "RS256": {"RSA"},
     "PS256": {"RSA"},
 }
+# Public keys only (a JWKS that leaks a private key is not trusted), and the
+# exact curve each algorithm is defined for (SPEC: EdDSA means Ed25519).
+_PUBLIC_KEY_FITS: dict[str, Callable[[object], bool]] = {
+    "EdDSA": lambda key: isinstance(key, ed25519.Ed25519PublicKey),
+    "ES256": lambda key: (
+        isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
+    ),
+    "ES512": lambda key: (
+        isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP521R1)
+    ),
+    "RS256": lambda key: isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048,
+    "PS256": lambda key: isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048,
+}
+# A JWKS larger than this is not a JWKS (and must not exhaust memory).
+MAX_JWKS_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -83,15 +99,19 @@ class JwksCache:
         return kid not in self._keys
 
     def get(self, kid: str, *, allow_fetch: bool = True) -> PublishedKey | None:
-        if kid in self._keys and not self._due(kid):
-            return self._keys[kid]
-        if not self._due(kid):
-            return self._keys.get(kid)
-        if not allow_fetch:
-            raise KeyFetchNeeded
-        with self._lock:
-            if self._due(kid):
-                self._refresh()
+        """The key published under `kid`, fetching first when due; None if unknown.
+
+        With `allow_fetch=False` a due fetch raises KeyFetchNeeded instead, so
+        async callers can move only that blocking fetch off the event loop.
+        """
+        if self._due(kid):
+            if not allow_fetch:
+                raise KeyFetchNeeded
+            with self._lock:
+                # Another thread may have fetched while this one waited.
+                if self._due(kid):
+                    self._refresh()
+        # `_keys` is replaced whole, never mutated: one lookup is race-free.
         return self._keys.get(kid)
 
     def _refresh(self) -> None:
@@ -108,28 +128,47 @@ class JwksCache:
 
 
 def _parse_jwks(document: Any) -> dict[str, PublishedKey]:
+    """Usable public signing keys by `kid`; anything odd in an entry skips that entry."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise JwksUnavailable("JWKS document has no 'keys' list")
     keys: dict[str, PublishedKey] = {}
     for entry in document["keys"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+        if not isinstance(entry, dict):
             continue
-        alg = entry.get("alg")
-        if alg is not None and alg not in _KTY_FOR_ALG:
+        kid, alg, kty = entry.get("kid"), entry.get("alg"), entry.get("kty")
+        if not isinstance(kid, str) or not kid:
+            continue
+        # `alg` is untrusted JSON: compare only strings (a list would not even hash).
+        if alg is not None and not (isinstance(alg, str) and alg in _KTY_FOR_ALG):
+            continue
+        if kty not in ("OKP", "EC", "RSA") or entry.get("use", "sig") != "sig":
+            continue
+        if "d" in entry:
+            logger.warning("Skipping JWKS key %s: it holds private key material", kid)
             continue
         try:
-            keys[entry["kid"]] = PublishedKey(jwt.PyJWK(entry, algorithm=alg), alg)
+            keys[kid] = PublishedKey(jwt.PyJWK(entry, algorithm=alg), alg)
         except jwt.PyJWTError:
-            logger.warning("Skipping unusable JWKS key %s", entry.get("kid"))
+            logger.warning("Skipping unusable JWKS key %s", kid)
+    if not keys:
+        # An issuer always publishes a key: an empty set is a broken answer, not a revocation.
+        raise JwksUnavailable("JWKS document holds no usable signing key")
     return keys
 
 
 def http_jwks_fetcher(url: str, timeout: float) -> Callable[[], dict[str, Any]]:
+    """Fetch the JWKS over HTTP; every failure becomes JwksUnavailable."""
+
     def fetch() -> dict[str, Any]:
         try:
-            response = httpx.get(url, timeout=timeout, follow_redirects=False)
-            response.raise_for_status()
-            return response.json()
+            with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as response:
+                response.raise_for_status()
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_JWKS_BYTES:
+                        raise JwksUnavailable(f"JWKS at {url} is over {MAX_JWKS_BYTES} bytes")
+            return json.loads(bytes(body))
         except (httpx.HTTPError, ValueError) as exc:
             raise JwksUnavailable(f"{type(exc).__name__} fetching {url}") from exc
 
@@ -165,6 +204,11 @@ class TokenVerifier:
         self.max_token_bytes = max_token_bytes
 
     def verify(self, token: str, *, allow_fetch: bool = True) -> Claims:
+        """The claims of a valid token; AuthError otherwise (KeyFetchNeeded when a
+        fetch is due and `allow_fetch` is False)."""
+        # Messages never quote the token: they end up in responses and logs.
+        if not token.isascii():
+            raise AuthError("Malformed token.")
         if len(token) > self.max_token_bytes:
             raise AuthError("Token is too large.")
         try:
@@ -172,14 +216,19 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise AuthError("Malformed token.") from exc
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in self.algorithms:
+        # Only the configured asymmetric algorithms: never `none`, never HS*.
+        if not isinstance(alg, str) or alg not in self.algorithms:
             raise AuthError("Token algorithm is not allowed.")
         if not isinstance(kid, str) or not kid:
             raise AuthError("Token has no key id.")
         key = self.keys.get(kid, allow_fetch=allow_fetch)
         if key is None:
             raise AuthError("Token signed by an unknown key.")
-        if key.jwk.key_type not in _KTY_FOR_ALG[alg] or key.declared_alg not in (alg, None):
+        if (
+            key.jwk.key_type not in _KTY_FOR_ALG[alg]
+            or key.declared_alg not in (alg, None)
+            or not _PUBLIC_KEY_FITS[alg](key.jwk.key)
+        ):
             raise AuthError("Token algorithm does not match its key.")
         try:
             payload = jwt.decode(
@@ -191,19 +240,15 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": ["exp", "iss", "aud", "sub"], "verify_iat": True},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise AuthError("Token has expired.") from exc
         except jwt.PyJWTError as exc:
-            raise AuthError("Token is not valid.") from exc
+            raise AuthError(_reason(exc)) from exc
         sub = payload.get("sub")
-        if not isinstance(sub, str) or not sub.strip() or len(sub) > 255:
+        if not isinstance(sub, str) or not sub.strip() or len(sub) > 255 or not sub.isprintable():
             raise AuthError("Token has no valid subject.")
-        email = payload.get("email")
-        name = payload.get("name")
         return Claims(
             sub=sub,
-            email=email if isinstance(email, str) else "",
-            name=name if isinstance(name, str) else "",
+            email=_clean_text(payload.get("email"), max_length=254, truncate=False),
+            name=_clean_text(payload.get("name"), max_length=255, truncate=True),
             raw=payload,
         )
 
@@ -213,6 +258,35 @@ class TokenVerifier:
             return self.verify(token, allow_fetch=False)
         except KeyFetchNeeded:
             return await sync_to_async(self.verify, thread_sensitive=False)(token)
+
+
+def _reason(exc: jwt.PyJWTError) -> str:
+    """A client-facing reason: specific enough to debug a frontend, never the token."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "Token has expired."
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "Token is not valid yet."
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"Token has no '{exc.claim}' claim."
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "Token issuer is not accepted."
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "Token audience is not accepted."
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "Token signature is not valid."
+    return "Token is not valid."
+
+
+def _clean_text(value: Any, *, max_length: int, truncate: bool) -> str:
+    """A claim fit for a database column: a string without NULs (PostgreSQL refuses
+    them) within the column's length; anything else reads as absent."""
+    if not isinstance(value, str):
+        return ""
+    value = value.replace("\x00", "").strip()
+    if len(value) > max_length:
+        # A name can be shortened; a shortened email would be someone else's.
+        return value[:max_length] if truncate else ""
+    return value
 
 
 def _dev_jwks_fetcher() -> Callable[[], dict[str, Any]]:

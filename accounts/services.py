@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
@@ -19,46 +20,57 @@ def _username_for(sub: str) -> str:
     return "ba_" + hashlib.sha256(sub.encode()).hexdigest()
 
 
+def _create_user(*, claims: Claims) -> User:
+    """Create the user of a new `sub`; a concurrent first request may win the race."""
+    # A Django-only account may already hold the derived username: then fall
+    # back to a random one rather than failing this user's sign-in.
+    for username in (_username_for(claims.sub), f"ba_{uuid.uuid4().hex}"):
+        try:
+            user = User(
+                better_auth_id=claims.sub, username=username, email=claims.email, name=claims.name
+            )
+            # Better Auth owns the credentials: no Django password can sign in.
+            user.set_unusable_password()
+            with transaction.atomic():
+                user.save(force_insert=True)
+            return user
+        except IntegrityError:
+            # Either the other request created this `sub` (use it) or the
+            # username was taken (try the next one).
+            existing = User.objects.filter(better_auth_id=claims.sub).first()
+            if existing is not None:
+                return existing
+    raise AuthError("Could not provision this account.")
+
+
+def _claims_differ(user: User, claims: Claims) -> list[str]:
+    # An absent claim never blanks a field that Better Auth filled before.
+    return [
+        field
+        for field in ("email", "name")
+        if getattr(claims, field) and getattr(user, field) != getattr(claims, field)
+    ]
+
+
 def user_from_claims(*, claims: Claims) -> User:
     """Find or create the user of a Better Auth `sub`; keep email and name current."""
     user = User.objects.filter(better_auth_id=claims.sub).first()
     if user is None:
-        try:
-            with transaction.atomic():
-                user = User.objects.create(
-                    better_auth_id=claims.sub,
-                    username=_username_for(claims.sub),
-                    email=claims.email,
-                    name=claims.name,
-                )
-        except IntegrityError:
-            # Two first requests of a new user raced; the other one created it.
-            user = User.objects.get(better_auth_id=claims.sub)
-    else:
-        changed = [
-            field
-            for field, value in (("email", claims.email), ("name", claims.name))
-            if value and getattr(user, field) != value
-        ]
-        if changed:
-            for field in changed:
-                setattr(user, field, getattr(claims, field))
-            user.save(update_fields=changed)
+        user = _create_user(claims=claims)
     if not user.is_active:
+        # Checked before any write: a deactivated account is left untouched.
         raise AuthError("This account is deactivated.")
+    changed = _claims_differ(user, claims)
+    if changed:
+        for field in changed:
+            setattr(user, field, getattr(claims, field))
+        user.save(update_fields=changed)
     return user
 
 
 async def auser_from_claims(*, claims: Claims) -> User:
-    # The common case (known, unchanged, active user) is one async query.
+    """Async `user_from_claims`: the common case (known, unchanged, active) is one query."""
     user = await User.objects.filter(better_auth_id=claims.sub).afirst()
-    if (
-        user is not None
-        and user.is_active
-        and not (
-            (claims.email and user.email != claims.email)
-            or (claims.name and user.name != claims.name)
-        )
-    ):
+    if user is not None and user.is_active and not _claims_differ(user, claims):
         return user
     return await sync_to_async(user_from_claims)(claims=claims)

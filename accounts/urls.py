@@ -1,3 +1,5 @@
+"""Login/logout pages of the built-in chat page (mounted under /accounts/)."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 

@@ -1,3 +1,9 @@
 """Websocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from todos.consumers import TodoConsumer
+
+websocket_urlpatterns = [
+    path("ws/todos/", TodoConsumer.as_asgi()),
+]

@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from chat import pages, views
+
+urlpatterns = [
+    path("", pages.index, name="index"),
+    path("chatkit", views.chatkit_endpoint, name="chatkit"),
+    path("api/chatkit/session", views.ChatKitSessionView.as_view(), name="chatkit-session"),
+]

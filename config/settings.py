@@ -105,6 +105,14 @@ CHATKIT = {
     "HISTORY_ITEMS": 30,
     "DOMAIN_KEY": env("CHATKIT_DOMAIN_KEY", "domain_pk_localhost_dev"),
 }
+# The ChatKit web component's script; the built-in page falls back to its own
+# client when it cannot load (offline, blocked). Tests point it at a stub.
+CHATKIT_JS_URL = env(
+    "CHATKIT_JS_URL", "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
+)
+
+# /chatkit enforces CHATKIT_MAX_BODY_BYTES itself (413); Django's own cap must not be lower.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, CHATKIT["MAX_BODY_BYTES"])
 
 # --- Apps --------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -240,6 +248,8 @@ CORS_URLS_REGEX = r"^/(chatkit|api/).*$"
 from corsheaders.defaults import default_headers
 
 CORS_ALLOW_HEADERS = (*default_headers, "chatkit-frame-instance-id")
+# Cross-origin apps must be able to read how long a 429 asks them to wait.
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
 # --- i18n, static ----------------------------------------------------------------

@@ -3,12 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import MeView
 from config import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("api/me/", MeView.as_view(), name="api-me"),
     path("api/todos/", include("todos.urls")),
     path("", include("chat.urls")),
 ]

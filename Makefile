@@ -1,0 +1,66 @@
+# Two commands on a fresh machine: `make run` (demo app) and `make test` (whole suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+POSTGRES_TEST_URL ?= postgres://root@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEV_ENV := DJANGO_DEBUG=1
+
+.PHONY: run test test-sqlite test-postgres lint check install install-dev browser bench bench-smoke prod clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## The app with demo data on http://127.0.0.1:8000 (SQLite, offline model, no keys).
+run: install
+	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) CHATKIT_OFFLINE_TOKEN_DELAY_MS=$${CHATKIT_OFFLINE_TOKEN_DELAY_MS:-40} \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Lint, then the whole suite on SQLite and on PostgreSQL (browser tests included).
+test: install-dev browser lint test-sqlite test-postgres
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-sqlite: install-dev
+	@echo "== test suite on SQLite =="
+	env -u DATABASE_URL $(BIN)/pytest
+
+test-postgres: install-dev
+	@echo "== test suite on PostgreSQL ($(POSTGRES_TEST_URL)) =="
+	@$(BIN)/python -c "import psycopg,sys; psycopg.connect('$(POSTGRES_TEST_URL)'.replace('postgres://','postgresql://'), connect_timeout=3).close()" \
+		|| (echo "PostgreSQL is not answering at $(POSTGRES_TEST_URL): start it, or set POSTGRES_TEST_URL." && exit 1)
+	DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest
+
+browser:
+	bash scripts/install-browser.sh
+
+check: lint test
+
+bench: install-dev
+	$(BIN)/python -m bench.run
+
+bench-smoke: install-dev
+	$(BIN)/python -m bench.run --smoke
+
+prod: install
+	bash scripts/prod-start.sh
+
+clean:
+	rm -rf $(VENV) var/test_db*.sqlite3 var/staticfiles

@@ -1,0 +1,96 @@
+"""Admin for chat threads: who said what, read-only (items are written by the chat only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import linebreaksbr, truncatechars
+from django.utils.html import SafeString
+
+from chat import selectors
+from chat.models import Thread, ThreadItem
+
+
+def _message(item: ThreadItem) -> SafeString:
+    # linebreaksbr escapes the text first: item content is user input.
+    return linebreaksbr(item.text)
+
+
+class ThreadItemInline(admin.TabularInline):
+    """The conversation, oldest first: speaker, text, tool effects (hidden context)."""
+
+    model = ThreadItem
+    fields = ("created_at", "speaker", "message", "type", "item_id")
+    readonly_fields = fields
+    ordering = ("created_at", "seq")
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    @admin.display(description="said")
+    def message(self, obj: ThreadItem) -> SafeString:
+        return _message(obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Thread)
+class ThreadAdmin(admin.ModelAdmin):
+    list_display = ("title_display", "owner", "item_count", "updated_at", "created_at", "id")
+    list_display_links = ("title_display",)
+    list_filter = ("updated_at", "owner__is_staff")
+    search_fields = ("title", "owner__email", "id")
+    autocomplete_fields = ("owner",)
+    date_hierarchy = "updated_at"
+    fields = ("id", "owner", "title", "status", "created_at", "updated_at")
+    readonly_fields = ("id", "status", "created_at", "updated_at")
+    inlines = (ThreadItemInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Thread]:
+        # Owner joined and item count annotated: no query per row.
+        return selectors.thread_list_for_admin()
+
+    @admin.display(description="title", ordering="title")
+    def title_display(self, obj: Thread) -> str:
+        return obj.title or "(untitled)"
+
+    @admin.display(description="items", ordering="item_count")
+    def item_count(self, obj: Thread) -> int:
+        return obj.item_count  # type: ignore[attr-defined]  # annotated in get_queryset
+
+
+@admin.register(ThreadItem)
+class ThreadItemAdmin(admin.ModelAdmin):
+    """Every item across threads, for searching; read-only."""
+
+    list_display = ("item_id", "thread", "speaker", "short_text", "type", "created_at")
+    list_filter = ("type", "created_at")
+    search_fields = ("item_id", "thread__id", "thread__title", "thread__owner__email")
+    list_select_related = ("thread",)
+    fields = ("item_id", "thread", "type", "created_at", "speaker", "message", "data")
+    readonly_fields = fields
+    ordering = ("-created_at", "-seq")
+
+    @admin.display(description="said")
+    def short_text(self, obj: ThreadItem) -> str:
+        return truncatechars(obj.text, 80)
+
+    @admin.display(description="said")
+    def message(self, obj: ThreadItem) -> SafeString:
+        return _message(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

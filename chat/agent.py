@@ -1,0 +1,85 @@
+"""The todo agent and the model it runs on (a real OpenAI model, or the offline one).
+
+Both are built lazily on first use and rebuilt when the CHATKIT setting changes,
+so nothing talks to a provider at import time and tests can swap settings.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from agents import Agent, Model, OpenAIResponsesModel, RunConfig, set_tracing_disabled
+from chatkit.agents import AgentContext
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from openai import AsyncOpenAI
+
+from chat.context import RequestContext
+from chat.offline_model import OfflineModel
+from chat.tools import TODO_TOOLS
+
+# A turn rarely needs more than a lookup, a change and an answer.
+MAX_TURNS = 8
+
+INSTRUCTIONS = """\
+You are a concise assistant that manages the user's todo list through your tools.
+- Use the tools for every read or change; never invent todos, ids or results.
+- Refer to todos by title, and by #id when titles are ambiguous.
+- When a tool returns {"error": ...}, tell the user briefly what went wrong.
+- Keep answers short: one or two sentences, or a short bulleted list.
+- Dates are YYYY-MM-DD. Hidden context messages record earlier tool results;
+  use them, but never mention them.
+"""
+
+
+@functools.cache
+def build_agent() -> Agent[AgentContext[RequestContext]]:
+    """The one todo agent (its model is chosen per run, see get_model)."""
+    return Agent[AgentContext[RequestContext]](
+        name="Todo assistant",
+        instructions=INSTRUCTIONS,
+        tools=list(TODO_TOOLS),
+    )
+
+
+@functools.cache
+def get_model() -> Model:
+    """OpenAI's Responses model when an API key is configured, else the offline model."""
+    config = settings.CHATKIT
+    if not config["OPENAI_API_KEY"]:
+        return OfflineModel()
+    return OpenAIResponsesModel(model=config["MODEL"], openai_client=get_openai_client())
+
+
+@functools.cache
+def get_openai_client() -> AsyncOpenAI:
+    """The OpenAI client for the configured key, base URL and timeout."""
+    config = settings.CHATKIT
+    return AsyncOpenAI(
+        api_key=config["OPENAI_API_KEY"],
+        base_url=config["OPENAI_BASE_URL"] or None,
+        timeout=config["MODEL_TIMEOUT_SECONDS"],
+        # One retry for a dropped connection; the user can retry beyond that.
+        max_retries=1,
+    )
+
+
+def get_run_config(model: Model | None = None) -> RunConfig:
+    """Run settings: the given (else the configured) model, and no traces sent to OpenAI."""
+    # Traces would go to OpenAI's endpoint with the user's todos in them.
+    set_tracing_disabled(True)
+    return RunConfig(
+        model=model or get_model(),
+        tracing_disabled=True,
+        trace_include_sensitive_data=False,
+        workflow_name="Todo chat",
+    )
+
+
+@receiver(setting_changed)
+def _reset_on_setting_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CHATKIT":
+        get_model.cache_clear()
+        get_openai_client.cache_clear()

@@ -1,0 +1,412 @@
+"""A built-in model for running without an API key: a tiny command parser that
+drives the same agent runtime, tools and event stream as a real model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from agents import ModelResponse, ModelSettings, ModelTracing, Tool, TResponseInputItem, Usage
+from agents.agent_output import AgentOutputSchemaBase
+from agents.handoffs import Handoff
+from agents.items import TResponseOutputItem, TResponseStreamEvent
+from agents.models.interface import Model
+from django.conf import settings
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseCreatedEvent,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+)
+from openai.types.responses.response_prompt_param import ResponsePromptParam
+
+HELP_TEXT = (
+    "I can manage your todos. Try:\n"
+    "- add <title>\n"
+    "- list (or: show my todos, list all, list completed)\n"
+    "- complete <title or #id>\n"
+    "- reopen <title or #id>\n"
+    "- delete <title or #id>\n"
+    "- search <text>"
+)
+WORDS_PER_CHUNK = 3
+
+# (pattern, tool name, arguments from the match); checked in order. Commands are
+# case-insensitive, while titles keep the user's casing.
+_COMMANDS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, Any]]]] = [
+    (
+        re.compile(r"^add\s+(?P<rest>.+)$", re.IGNORECASE),
+        "add_todo",
+        lambda m: {"title": _unquote(m["rest"])},
+    ),
+    (
+        re.compile(r"^(?:list|show)(?:\s+(?:my\s+)?(?:open\s+)?(?:todos|tasks))?$", re.IGNORECASE),
+        "list_todos",
+        lambda m: {"status": "open"},
+    ),
+    (
+        re.compile(r"^(?:list|show)\s+all(?:\s+(?:my\s+)?(?:todos|tasks))?$", re.IGNORECASE),
+        "list_todos",
+        lambda m: {"status": "all"},
+    ),
+    (
+        re.compile(
+            r"^(?:list|show)\s+(?:my\s+)?(?:completed|done)(?:\s+(?:todos|tasks))?$", re.IGNORECASE
+        ),
+        "list_todos",
+        lambda m: {"status": "completed"},
+    ),
+    (
+        re.compile(r"^(?:complete|done|finish|check)\s+(?P<rest>.+)$", re.IGNORECASE),
+        "complete_todo",
+        lambda m: {"ref": _unquote(m["rest"])},
+    ),
+    (
+        re.compile(r"^(?:reopen|uncheck)\s+(?P<rest>.+)$", re.IGNORECASE),
+        "reopen_todo",
+        lambda m: {"ref": _unquote(m["rest"])},
+    ),
+    (
+        re.compile(r"^(?:delete|remove)\s+(?P<rest>.+)$", re.IGNORECASE),
+        "delete_todo",
+        lambda m: {"ref": _unquote(m["rest"])},
+    ),
+    (
+        re.compile(r"^(?:search|find)\s+(?P<rest>.+)$", re.IGNORECASE),
+        "search_todos",
+        lambda m: {"query": _unquote(m["rest"])},
+    ),
+]
+
+
+def _unquote(text: str) -> str:
+    text = text.strip().rstrip(".!").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def _field(item: Any, name: str) -> Any:
+    """Input items are TypedDicts at runtime, but accept models too."""
+    if isinstance(item, dict):
+        return item.get(name)
+    return getattr(item, name, None)
+
+
+def _message_text(item: Any) -> str:
+    content = _field(item, "content")
+    if isinstance(content, str):
+        return content
+    parts = [_field(part, "text") for part in content or []]
+    return "".join(part for part in parts if isinstance(part, str))
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the offline model answers: a text, or one tool call."""
+
+    text: str | None = None
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+
+
+def parse_command(text: str) -> Reply:
+    """Map one user message to a tool call, or to the help text."""
+    normalized = " ".join(text.split()).rstrip(".!?")
+    for pattern, tool, arguments in _COMMANDS:
+        match = pattern.match(normalized)
+        if match:
+            return Reply(tool=tool, arguments=arguments(match))
+    return Reply(text=HELP_TEXT)
+
+
+def _todo_line(todo: dict[str, Any]) -> str:
+    mark = "[x]" if todo.get("completed") else "[ ]"
+    extras = []
+    if todo.get("priority") and todo["priority"] != "medium":
+        extras.append(f"{todo['priority']} priority")
+    if todo.get("due_date"):
+        extras.append(f"due {todo['due_date']}")
+    suffix = f" ({', '.join(extras)})" if extras else ""
+    return f"- {mark} #{todo['id']} {todo['title']}{suffix}"
+
+
+def answer_for_tool_output(tool: str | None, arguments: dict[str, Any], output: str) -> str:
+    """Phrase a tool's JSON result (or its error) as a short answer."""
+    try:
+        data = json.loads(output)
+    except (TypeError, ValueError):
+        return str(output)
+    if not isinstance(data, dict):
+        return str(output)
+    if "error" in data:
+        return str(data["error"])
+    todo = data.get("todo") or {}
+    title = todo.get("title", "")
+    match tool:
+        case "add_todo":
+            return f'Added "{title}" (#{todo.get("id")}).'
+        case "complete_todo":
+            return f'Marked "{title}" as done.'
+        case "reopen_todo":
+            return f'Reopened "{title}".'
+        case "update_todo":
+            return f'Updated "{title}".'
+        case "delete_todo":
+            return f'Deleted "{title}".'
+        case "list_todos" | "search_todos":
+            todos = data.get("todos") or []
+            if tool == "search_todos":
+                heading = f'Todos matching "{arguments.get("query", "")}":'
+                empty = f'No todos match "{arguments.get("query", "")}".'
+            else:
+                status = data.get("status", "open")
+                label = {"open": "open todos", "completed": "completed todos"}.get(status, "todos")
+                heading, empty = f"Your {label}:", f"You have no {label}."
+            if not todos:
+                return empty
+            lines = [_todo_line(item) for item in todos]
+            if data.get("truncated"):
+                lines.append(f"…and {data.get('count', 0) - len(todos)} more.")
+            return "\n".join([heading, *lines])
+    return "Done."
+
+
+def decide(input: str | list[TResponseInputItem]) -> Reply:
+    """Choose the next step from the conversation so far."""
+    if isinstance(input, str):
+        return parse_command(input)
+    items = list(input)
+    if not items:
+        return Reply(text=HELP_TEXT)
+    last = items[-1]
+    if _field(last, "type") == "function_call_output":
+        call_id = _field(last, "call_id")
+        call = next(
+            (
+                item
+                for item in reversed(items)
+                if _field(item, "type") == "function_call" and _field(item, "call_id") == call_id
+            ),
+            None,
+        )
+        tool = _field(call, "name") if call is not None else None
+        try:
+            arguments = json.loads(_field(call, "arguments") or "{}") if call is not None else {}
+        except ValueError:
+            arguments = {}
+        output = _field(last, "output")
+        return Reply(text=answer_for_tool_output(tool, arguments, output))
+    for item in reversed(items):
+        # Plain user messages only: our hidden context goes in as developer messages.
+        if _field(item, "role") == "user" and _field(item, "type") in (None, "message"):
+            return parse_command(_message_text(item))
+    return Reply(text=HELP_TEXT)
+
+
+def _chunks(text: str, words: int = WORDS_PER_CHUNK) -> list[str]:
+    tokens = re.findall(r"\s*\S+\s*", text) or [text]
+    return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
+
+
+def _response(
+    response_id: str, output: list[TResponseOutputItem], status: str, created_at: float
+) -> Response:
+    return Response(
+        id=response_id,
+        created_at=created_at,
+        model="offline",
+        object="response",
+        output=output,
+        tool_choice="auto",
+        tools=[],
+        top_p=None,
+        parallel_tool_calls=False,
+        status=status,
+    )
+
+
+class OfflineModel(Model):
+    """Understands a few todo commands; every item gets a fresh id."""
+
+    def __init__(self, token_delay_ms: int | None = None) -> None:
+        # None: read the setting on each call, so tests and operators can change it.
+        self._token_delay_ms = token_delay_ms
+
+    @property
+    def token_delay(self) -> float:
+        delay_ms = self._token_delay_ms
+        if delay_ms is None:
+            delay_ms = settings.CHATKIT["OFFLINE_TOKEN_DELAY_MS"]
+        return max(delay_ms, 0) / 1000
+
+    def _output_item(self, reply: Reply) -> TResponseOutputItem:
+        if reply.tool is not None:
+            return ResponseFunctionToolCall(
+                id=_new_id("fc"),
+                call_id=_new_id("call"),
+                type="function_call",
+                name=reply.tool,
+                arguments=json.dumps(reply.arguments or {}),
+                status="completed",
+            )
+        return ResponseOutputMessage(
+            id=_new_id("msg"),
+            type="message",
+            role="assistant",
+            status="completed",
+            content=[
+                ResponseOutputText(
+                    type="output_text", text=reply.text or "", annotations=[], logprobs=[]
+                )
+            ],
+        )
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None,
+        conversation_id: str | None,
+        prompt: ResponsePromptParam | None,
+    ) -> ModelResponse:
+        item = self._output_item(decide(input))
+        return ModelResponse(output=[item], usage=Usage(requests=1), response_id=_new_id("resp"))
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None,
+        conversation_id: str | None,
+        prompt: ResponsePromptParam | None,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        item = self._output_item(decide(input))
+        for event in self._events(item):
+            if isinstance(event, float):
+                await asyncio.sleep(event)
+            else:
+                yield event
+
+    def _events(self, item: TResponseOutputItem) -> Iterable[TResponseStreamEvent | float]:
+        """The Responses stream for one output item; floats are pauses, in seconds."""
+        response_id, created_at = _new_id("resp"), time.time()
+        seq = iter(range(1_000_000))
+        yield ResponseCreatedEvent(
+            type="response.created",
+            response=_response(response_id, [], "in_progress", created_at),
+            sequence_number=next(seq),
+        )
+        if isinstance(item, ResponseFunctionToolCall):
+            yield ResponseOutputItemAddedEvent(
+                type="response.output_item.added",
+                item=item.model_copy(update={"arguments": "", "status": "in_progress"}),
+                output_index=0,
+                sequence_number=next(seq),
+            )
+            yield ResponseFunctionCallArgumentsDeltaEvent(
+                type="response.function_call_arguments.delta",
+                item_id=item.id or item.call_id,
+                output_index=0,
+                delta=item.arguments,
+                sequence_number=next(seq),
+            )
+            yield ResponseFunctionCallArgumentsDoneEvent(
+                type="response.function_call_arguments.done",
+                item_id=item.id or item.call_id,
+                output_index=0,
+                arguments=item.arguments,
+                sequence_number=next(seq),
+            )
+        else:
+            assert isinstance(item, ResponseOutputMessage)
+            text_part = item.content[0]
+            assert isinstance(text_part, ResponseOutputText)
+            text = text_part.text
+            yield ResponseOutputItemAddedEvent(
+                type="response.output_item.added",
+                item=item.model_copy(update={"content": [], "status": "in_progress"}),
+                output_index=0,
+                sequence_number=next(seq),
+            )
+            yield ResponseContentPartAddedEvent(
+                type="response.content_part.added",
+                item_id=item.id,
+                output_index=0,
+                content_index=0,
+                part=ResponseOutputText(type="output_text", text="", annotations=[], logprobs=[]),
+                sequence_number=next(seq),
+            )
+            for index, chunk in enumerate(_chunks(text)):
+                # The first chunk goes at once; later ones are paced for demos.
+                if index and self.token_delay:
+                    yield self.token_delay
+                yield ResponseTextDeltaEvent(
+                    type="response.output_text.delta",
+                    item_id=item.id,
+                    output_index=0,
+                    content_index=0,
+                    delta=chunk,
+                    logprobs=[],
+                    sequence_number=next(seq),
+                )
+            yield ResponseTextDoneEvent(
+                type="response.output_text.done",
+                item_id=item.id,
+                output_index=0,
+                content_index=0,
+                text=text,
+                logprobs=[],
+                sequence_number=next(seq),
+            )
+            yield ResponseContentPartDoneEvent(
+                type="response.content_part.done",
+                item_id=item.id,
+                output_index=0,
+                content_index=0,
+                part=text_part,
+                sequence_number=next(seq),
+            )
+        yield ResponseOutputItemDoneEvent(
+            type="response.output_item.done",
+            item=item,
+            output_index=0,
+            sequence_number=next(seq),
+        )
+        yield ResponseCompletedEvent(
+            type="response.completed",
+            response=_response(response_id, [item], "completed", created_at),
+            sequence_number=next(seq),
+        )

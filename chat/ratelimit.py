@@ -1,0 +1,66 @@
+"""Per-user turn limits in the cache (Redis when REDIS_URL is set, so every
+worker shares them). A fixed window keeps it to one or two cache calls a turn."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+
+from config.exceptions import RateLimited
+
+logger = logging.getLogger(__name__)
+
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    window: int  # seconds
+
+
+def parse_rate(text: str) -> Rate:
+    """`30/minute`, `5/second`, `100/hour`, `10/5minutes` → Rate."""
+    match = _RATE.match(text)
+    if not match:
+        raise ImproperlyConfigured(f"CHATKIT_RATE_LIMIT must look like '30/minute', got {text!r}.")
+    count, multiple, unit = match.groups()
+    return Rate(limit=int(count), window=int(multiple or 1) * _UNITS[unit.lower()])
+
+
+async def ahit(*, key: str, rate: Rate) -> int | None:
+    """Count one hit; return seconds to wait when over the limit, else None."""
+    now = time.time()
+    window_start = math.floor(now / rate.window) * rate.window
+    cache_key = f"rl:{key}:{rate.window}:{window_start}"
+    try:
+        if await cache.aadd(cache_key, 1, timeout=rate.window + 1):
+            count = 1
+        else:
+            try:
+                count = await cache.aincr(cache_key)
+            except ValueError:  # expired between add and incr: a new window
+                await cache.aadd(cache_key, 1, timeout=rate.window + 1)
+                count = 1
+    except Exception:  # noqa: BLE001 - the cache being down must not stop chat
+        # Fail open: an unavailable Redis costs us the limit, not the service.
+        logger.warning("Rate limit cache unavailable; allowing the request", exc_info=True)
+        return None
+    if count > rate.limit:
+        return max(1, math.ceil(window_start + rate.window - now))
+    return None
+
+
+async def acheck_chat_turn(*, user_id: int) -> None:
+    """Raise RateLimited when the user is over CHATKIT_RATE_LIMIT."""
+    retry_after = await ahit(key=f"chat:{user_id}", rate=parse_rate(settings.CHATKIT["RATE_LIMIT"]))
+    if retry_after is not None:
+        raise RateLimited(retry_after)

@@ -1,0 +1,23 @@
+"""Reads of chat threads (writes live in services.py, the ChatKit protocol in store.py)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import User
+from chat.models import Thread, ThreadItem
+
+
+async def thread_owned_by(*, user: User, thread_id: str) -> bool:
+    """Whether `thread_id` names one of `user`'s threads (else the caller answers 404)."""
+    return await Thread.objects.for_user(user).filter(pk=thread_id).aexists()
+
+
+def thread_list_for_admin() -> QuerySet[Thread]:
+    """All threads with their owner and item count, in one query (no query per row)."""
+    return Thread.objects.select_related("owner").annotate(item_count=Count("items"))
+
+
+def thread_items_in_order(*, thread: Thread) -> QuerySet[ThreadItem]:
+    """A thread's items oldest first; equal timestamps keep insertion order."""
+    return thread.items.order_by("created_at", "seq")

@@ -1,0 +1,316 @@
+"""ChatKit's Store over the Django ORM: threads, items and attachments, per user.
+
+Every method is scoped to `context.user`: another user's rows behave exactly like
+missing ones (reads raise `NotFoundError`, deletes are no-ops), so existence is
+never revealed. Writes run under `asyncio.shield`, so a client disconnect that
+cancels the request task cannot drop a write half way.
+
+Pagination: `after` is an exclusive cursor naming the last row of the previous
+page. An `after` that is unknown (never existed, deleted since, or another
+user's) raises `NotFoundError`: silently restarting from the beginning would
+hand the client duplicates and can loop a paginating caller forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from chatkit.store import NotFoundError, Store, StoreItemType
+from chatkit.types import Attachment as AttachmentSchema
+from chatkit.types import Page, ThreadItem, ThreadMetadata
+from django.db import IntegrityError
+from django.db.models import Q
+from django.utils import timezone
+from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
+
+from chat.context import RequestContext
+from chat.models import Attachment, Thread, new_thread_id
+from chat.models import ThreadItem as ThreadItemRow
+
+T = TypeVar("T")
+
+ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
+ATTACHMENT_ADAPTER: TypeAdapter[AttachmentSchema] = TypeAdapter(AttachmentSchema)
+
+# The SDK's id prefixes, with full uuid4 hex (the SDK's default keeps only 8 digits).
+ID_PREFIXES: dict[str, str] = {
+    "thread": "thr",
+    "message": "msg",
+    "tool_call": "tc",
+    "workflow": "wf",
+    "task": "tsk",
+    "attachment": "atc",
+    "sdk_hidden_context": "shcx",
+}
+
+# No page is larger, whatever the client asks: long threads stay cheap to list,
+# and `has_more`/`after` still let a caller walk everything.
+MAX_PAGE_SIZE = 1000
+
+# Shielded writes still running after their caller was cancelled. Holding them
+# here keeps them from being garbage-collected and lets tests wait for them.
+_pending_writes: set[asyncio.Task[Any]] = set()
+
+
+async def _shielded(write: Coroutine[Any, Any, T]) -> T:
+    """Run a write to completion even if the awaiting task is cancelled."""
+    task = asyncio.ensure_future(write)
+    _pending_writes.add(task)
+    task.add_done_callback(_pending_writes.discard)
+    return await asyncio.shield(task)
+
+
+async def wait_for_pending_writes() -> None:
+    """Wait until every shielded write has finished (used after a cancellation)."""
+    while _pending_writes:
+        await asyncio.gather(*_pending_writes, return_exceptions=True)
+
+
+def to_aware_utc(value: datetime) -> datetime:
+    """ChatKit stamps items with a naive `datetime.now()`: read it as local time."""
+    # A naive datetime's astimezone() interprets it in the process's local zone.
+    return value.astimezone(UTC)
+
+
+def item_row_fields(thread_id: str, item: ThreadItem) -> dict[str, Any]:
+    """The `ThreadItem` row columns for a ChatKit item (created_at made aware UTC)."""
+    created_at = to_aware_utc(item.created_at)
+    normalized = item.model_copy(update={"created_at": created_at, "thread_id": thread_id})
+    return {
+        "item_id": item.id,
+        "type": item.type,
+        "created_at": created_at,
+        "data": normalized.model_dump(mode="json"),
+    }
+
+
+def item_from_data(data: dict[str, Any]) -> ThreadItem:
+    return ITEM_ADAPTER.validate_python(data)
+
+
+def thread_metadata_from_row(row: Thread) -> ThreadMetadata:
+    return ThreadMetadata.model_validate(
+        {
+            "id": row.id,
+            "title": row.title,
+            "created_at": row.created_at,
+            "status": row.status or {"type": "active"},
+            "allowed_image_domains": row.allowed_image_domains,
+            "metadata": row.metadata or {},
+        }
+    )
+
+
+def _page_size(limit: int) -> int:
+    return max(0, min(limit, MAX_PAGE_SIZE))
+
+
+class DjangoStore(Store[RequestContext]):
+    """ChatKit threads, items and attachments in the database, one user's at a time."""
+
+    # --- ids -------------------------------------------------------------------------
+
+    def generate_thread_id(self, context: RequestContext) -> str:
+        return new_thread_id()
+
+    def generate_item_id(
+        self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
+    ) -> str:
+        return f"{ID_PREFIXES.get(item_type, item_type)}_{uuid.uuid4().hex}"
+
+    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
+        return f"{ID_PREFIXES['attachment']}_{uuid.uuid4().hex}"
+
+    # --- threads -----------------------------------------------------------------------
+
+    async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
+        row = await Thread.objects.for_user(context.user).filter(pk=thread_id).afirst()
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        return thread_metadata_from_row(row)
+
+    async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        await _shielded(self._save_thread(thread, context))
+
+    async def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        fields = {
+            "title": thread.title,
+            "status": thread.status.model_dump(mode="json"),
+            "metadata": to_jsonable_python(thread.metadata),
+            "allowed_image_domains": thread.allowed_image_domains,
+            "updated_at": timezone.now(),
+        }
+        # Update first (the common case: a title change), scoped to the owner so
+        # another user's thread with this id is never touched.
+        owned = Thread.objects.for_user(context.user).filter(pk=thread.id)
+        if await owned.aupdate(**fields):
+            return
+        try:
+            await Thread.objects.acreate(
+                id=thread.id,
+                owner=context.user,
+                created_at=to_aware_utc(thread.created_at),
+                **fields,
+            )
+        except IntegrityError:
+            # The id exists: ours if created concurrently, else another user's.
+            if not await owned.aupdate(**fields):
+                raise NotFoundError(f"Thread {thread.id} not found") from None
+
+    async def load_threads(
+        self, limit: int, after: str | None, order: str, context: RequestContext
+    ) -> Page[ThreadMetadata]:
+        size = _page_size(limit)
+        threads = Thread.objects.for_user(context.user)
+        desc = order == "desc"
+        if after is not None:
+            cursor = await threads.filter(pk=after).values_list("created_at", flat=True).afirst()
+            if cursor is None:
+                raise NotFoundError(f"Thread {after} not found")
+            if desc:
+                keyset = Q(created_at__lt=cursor) | Q(created_at=cursor, id__lt=after)
+            else:
+                keyset = Q(created_at__gt=cursor) | Q(created_at=cursor, id__gt=after)
+            threads = threads.filter(keyset)
+        ordering = ("-created_at", "-id") if desc else ("created_at", "id")
+        rows = [row async for row in threads.order_by(*ordering)[: size + 1]]
+        data = [thread_metadata_from_row(row) for row in rows[:size]]
+        return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
+
+    async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
+        # Items and attachments go with it (CASCADE); a miss is a no-op.
+        await _shielded(Thread.objects.for_user(context.user).filter(pk=thread_id).adelete())
+
+    # --- items -------------------------------------------------------------------------
+
+    async def load_thread_items(
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        context: RequestContext,
+    ) -> Page[ThreadItem]:
+        size = _page_size(limit)
+        items = ThreadItemRow.objects.for_user(context.user).filter(thread_id=thread_id)
+        desc = order == "desc"
+        if after is not None:
+            # Found only in an owned thread, so this also proves ownership.
+            cursor = await items.filter(item_id=after).values_list("created_at", "seq").afirst()
+            if cursor is None:
+                raise NotFoundError(f"Item {after} not found in thread {thread_id}")
+            created_at, seq = cursor
+            if desc:
+                keyset = Q(created_at__lt=created_at) | Q(created_at=created_at, seq__lt=seq)
+            else:
+                keyset = Q(created_at__gt=created_at) | Q(created_at=created_at, seq__gt=seq)
+            items = items.filter(keyset)
+        ordering = ("-created_at", "-seq") if desc else ("created_at", "seq")
+        rows = [
+            data
+            async for data in items.order_by(*ordering).values_list("data", flat=True)[: size + 1]
+        ]
+        # An empty first page: tell an empty thread of ours from someone else's.
+        if (
+            not rows
+            and after is None
+            and not await Thread.objects.for_user(context.user).filter(pk=thread_id).aexists()
+        ):
+            raise NotFoundError(f"Thread {thread_id} not found")
+        data = [item_from_data(row) for row in rows[:size]]
+        return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
+
+    async def add_thread_item(
+        self, thread_id: str, item: ThreadItem, context: RequestContext
+    ) -> None:
+        # Idempotent: the same item id twice keeps one row with the latest content.
+        await _shielded(self._upsert_item(thread_id, item, context))
+
+    async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        await _shielded(self._upsert_item(thread_id, item, context))
+
+    async def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        # Bumping last activity checks ownership in the same query.
+        bumped = await (
+            Thread.objects.for_user(context.user)
+            .filter(pk=thread_id)
+            .aupdate(updated_at=timezone.now())
+        )
+        if not bumped:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        row = ThreadItemRow(thread_id=thread_id, **item_row_fields(thread_id, item))
+        try:
+            await ThreadItemRow.objects.abulk_create(
+                [row],
+                update_conflicts=True,
+                unique_fields=["thread", "item_id"],
+                update_fields=["type", "created_at", "data"],
+            )
+        except IntegrityError:
+            # The thread was deleted between the two statements.
+            raise NotFoundError(f"Thread {thread_id} not found") from None
+
+    async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
+        data = await (
+            ThreadItemRow.objects.for_user(context.user)
+            .filter(thread_id=thread_id, item_id=item_id)
+            .values_list("data", flat=True)
+            .afirst()
+        )
+        if data is None:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+        return item_from_data(data)
+
+    async def delete_thread_item(
+        self, thread_id: str, item_id: str, context: RequestContext
+    ) -> None:
+        await _shielded(
+            ThreadItemRow.objects.for_user(context.user)
+            .filter(thread_id=thread_id, item_id=item_id)
+            .adelete()
+        )
+
+    # --- attachments -------------------------------------------------------------------
+
+    async def save_attachment(self, attachment: AttachmentSchema, context: RequestContext) -> None:
+        await _shielded(self._save_attachment(attachment, context))
+
+    async def _save_attachment(self, attachment: AttachmentSchema, context: RequestContext) -> None:
+        thread_id = attachment.thread_id
+        if (
+            thread_id is not None
+            and not await Thread.objects.for_user(context.user).filter(pk=thread_id).aexists()
+        ):
+            raise NotFoundError(f"Thread {thread_id} not found")
+        fields = {"thread_id": thread_id, "data": attachment.model_dump(mode="json")}
+        owned = Attachment.objects.for_user(context.user).filter(pk=attachment.id)
+        if await owned.aupdate(**fields):
+            return
+        try:
+            await Attachment.objects.acreate(id=attachment.id, owner=context.user, **fields)
+        except IntegrityError:
+            if not await owned.aupdate(**fields):
+                raise NotFoundError(f"Attachment {attachment.id} not found") from None
+
+    async def load_attachment(
+        self, attachment_id: str, context: RequestContext
+    ) -> AttachmentSchema:
+        data = await (
+            Attachment.objects.for_user(context.user)
+            .filter(pk=attachment_id)
+            .values_list("data", flat=True)
+            .afirst()
+        )
+        if data is None:
+            raise NotFoundError(f"Attachment {attachment_id} not found")
+        return ATTACHMENT_ADAPTER.validate_python(data)
+
+    async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
+        await _shielded(
+            Attachment.objects.for_user(context.user).filter(pk=attachment_id).adelete()
+        )

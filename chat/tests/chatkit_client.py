@@ -1,0 +1,91 @@
+"""Test helpers that speak ChatKit's wire protocol, built from chatkit's own types."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatkit.types import (
+    InferenceOptions,
+    ItemsListParams,
+    ItemsListReq,
+    ThreadAddUserMessageParams,
+    ThreadCreateParams,
+    ThreadDeleteParams,
+    ThreadGetByIdParams,
+    ThreadListParams,
+    ThreadsAddUserMessageReq,
+    ThreadsCreateReq,
+    ThreadsDeleteReq,
+    ThreadsGetByIdReq,
+    ThreadsListReq,
+    ThreadStreamEvent,
+    ThreadsUpdateReq,
+    ThreadUpdateParams,
+    UserMessageInput,
+    UserMessageTextContent,
+)
+from pydantic import BaseModel, TypeAdapter
+
+_EVENT = TypeAdapter[ThreadStreamEvent](ThreadStreamEvent)
+
+
+def _dump(request: BaseModel) -> bytes:
+    return request.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def user_input(text: str) -> UserMessageInput:
+    return UserMessageInput(
+        content=[UserMessageTextContent(text=text)],
+        attachments=[],
+        inference_options=InferenceOptions(),
+    )
+
+
+def create_thread(text: str) -> bytes:
+    return _dump(ThreadsCreateReq(params=ThreadCreateParams(input=user_input(text))))
+
+
+def add_message(thread_id: str, text: str) -> bytes:
+    return _dump(
+        ThreadsAddUserMessageReq(
+            params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input(text))
+        )
+    )
+
+
+def list_threads(limit: int = 20, order: str = "desc", after: str | None = None) -> bytes:
+    return _dump(ThreadsListReq(params=ThreadListParams(limit=limit, order=order, after=after)))
+
+
+def list_items(thread_id: str, limit: int = 20, order: str = "asc", after: str | None = None):
+    params = ItemsListParams(thread_id=thread_id, limit=limit, order=order, after=after)
+    return _dump(ItemsListReq(params=params))
+
+
+def get_thread(thread_id: str) -> bytes:
+    return _dump(ThreadsGetByIdReq(params=ThreadGetByIdParams(thread_id=thread_id)))
+
+
+def update_thread(thread_id: str, title: str) -> bytes:
+    return _dump(ThreadsUpdateReq(params=ThreadUpdateParams(thread_id=thread_id, title=title)))
+
+
+def delete_thread(thread_id: str) -> bytes:
+    return _dump(ThreadsDeleteReq(params=ThreadDeleteParams(thread_id=thread_id)))
+
+
+def parse_sse(raw: bytes) -> list[ThreadStreamEvent]:
+    """Every `data:` frame, validated as a ChatKit ThreadStreamEvent."""
+    events = []
+    for frame in raw.decode().split("\n\n"):
+        if frame.startswith("data: "):
+            events.append(_EVENT.validate_python(json.loads(frame[len("data: ") :])))
+    return events
+
+
+def assistant_text(events: list[Any]) -> str:
+    done = [
+        e for e in events if e.type == "thread.item.done" and e.item.type == "assistant_message"
+    ]
+    return "".join(part.text for event in done for part in event.item.content)

@@ -1,0 +1,271 @@
+"""A local stand-in for OpenAI's Responses API (`POST /v1/responses`, stream=true).
+
+It runs a real HTTP server on 127.0.0.1 in a thread, so the real OpenAI client,
+Agents SDK model and ChatKit server are exercised over the wire. Its script: the
+first call asks for the `add_todo` tool; once the input carries the tool's
+output, it streams a short text answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseCreatedEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+)
+from pydantic import BaseModel
+
+Mode = Literal["script", "rate_limit", "hang"]
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeOpenAI:
+    """Start with `start()`, point OPENAI_BASE_URL at `base_url`, `stop()` after."""
+
+    todo_title: str = "Buy oat milk"
+    answer_chunks: tuple[str, ...] = ("Added ", "oat milk ", "to your list.")
+    mode: Mode = "script"
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    # Set on stop(), so a "hang" handler thread can finish.
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                fake.handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- request handling ------------------------------------------------------------
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = json.loads(request.rfile.read(length) or b"{}")
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        self.requests.append(RecordedRequest(request.path, headers, body))
+        if request.path != "/v1/responses":
+            self._json(request, HTTPStatus.NOT_FOUND, {"error": {"message": "not found"}})
+            return
+        if self.mode == "hang":
+            self._stopping.wait(timeout=30)
+            return
+        if self.mode == "rate_limit":
+            self._json(
+                request,
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {"error": {"message": "Rate limit reached", "type": "requests"}},
+                headers={"retry-after-ms": "10"},
+            )
+            return
+        request.send_response(HTTPStatus.OK)
+        request.send_header("Content-Type", "text/event-stream")
+        request.send_header("Cache-Control", "no-cache")
+        request.end_headers()
+        for event in self.events_for(body):
+            frame = f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"  # type: ignore[attr-defined]
+            request.wfile.write(frame.encode())
+            request.wfile.flush()
+
+    @staticmethod
+    def _json(
+        request: BaseHTTPRequestHandler,
+        status: HTTPStatus,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = json.dumps(payload).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.end_headers()
+        request.wfile.write(data)
+
+    # --- the script ------------------------------------------------------------------
+
+    def events_for(self, body: dict[str, Any]) -> list[BaseModel]:
+        has_tool_output = any(
+            isinstance(item, dict) and item.get("type") == "function_call_output"
+            for item in body.get("input") or []
+        )
+        number = len(self.requests)
+        if has_tool_output:
+            return self._text_events(f"resp_fake_{number}", f"msg_fake_{number}")
+        return self._tool_call_events(f"resp_fake_{number}", f"fc_fake_{number}")
+
+    @staticmethod
+    def _response(response_id: str, output: list[Any], status: str) -> Response:
+        return Response(
+            id=response_id,
+            created_at=0,
+            model="fake-model",
+            object="response",
+            output=output,
+            tool_choice="auto",
+            tools=[],
+            top_p=None,
+            parallel_tool_calls=True,
+            status=status,
+        )
+
+    def _tool_call_events(self, response_id: str, item_id: str) -> list[BaseModel]:
+        seq = itertools.count()
+        call = ResponseFunctionToolCall(
+            id=item_id,
+            call_id=f"call_{item_id}",
+            type="function_call",
+            name="add_todo",
+            arguments=json.dumps({"title": self.todo_title, "priority": "low"}),
+            status="completed",
+        )
+        return [
+            ResponseCreatedEvent(
+                type="response.created",
+                response=self._response(response_id, [], "in_progress"),
+                sequence_number=next(seq),
+            ),
+            ResponseOutputItemAddedEvent(
+                type="response.output_item.added",
+                item=call.model_copy(update={"arguments": "", "status": "in_progress"}),
+                output_index=0,
+                sequence_number=next(seq),
+            ),
+            ResponseFunctionCallArgumentsDoneEvent(
+                type="response.function_call_arguments.done",
+                item_id=item_id,
+                output_index=0,
+                arguments=call.arguments,
+                sequence_number=next(seq),
+            ),
+            ResponseOutputItemDoneEvent(
+                type="response.output_item.done",
+                item=call,
+                output_index=0,
+                sequence_number=next(seq),
+            ),
+            ResponseCompletedEvent(
+                type="response.completed",
+                response=self._response(response_id, [call], "completed"),
+                sequence_number=next(seq),
+            ),
+        ]
+
+    def _text_events(self, response_id: str, item_id: str) -> list[BaseModel]:
+        seq = itertools.count()
+        text = "".join(self.answer_chunks)
+        part = ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])
+        message = ResponseOutputMessage(
+            id=item_id, type="message", role="assistant", status="completed", content=[part]
+        )
+        return [
+            ResponseCreatedEvent(
+                type="response.created",
+                response=self._response(response_id, [], "in_progress"),
+                sequence_number=next(seq),
+            ),
+            ResponseOutputItemAddedEvent(
+                type="response.output_item.added",
+                item=message.model_copy(update={"content": [], "status": "in_progress"}),
+                output_index=0,
+                sequence_number=next(seq),
+            ),
+            ResponseContentPartAddedEvent(
+                type="response.content_part.added",
+                item_id=item_id,
+                output_index=0,
+                content_index=0,
+                part=part.model_copy(update={"text": ""}),
+                sequence_number=next(seq),
+            ),
+            *[
+                ResponseTextDeltaEvent(
+                    type="response.output_text.delta",
+                    item_id=item_id,
+                    output_index=0,
+                    content_index=0,
+                    delta=chunk,
+                    logprobs=[],
+                    sequence_number=next(seq),
+                )
+                for chunk in self.answer_chunks
+            ],
+            ResponseTextDoneEvent(
+                type="response.output_text.done",
+                item_id=item_id,
+                output_index=0,
+                content_index=0,
+                text=text,
+                logprobs=[],
+                sequence_number=next(seq),
+            ),
+            ResponseContentPartDoneEvent(
+                type="response.content_part.done",
+                item_id=item_id,
+                output_index=0,
+                content_index=0,
+                part=part,
+                sequence_number=next(seq),
+            ),
+            ResponseOutputItemDoneEvent(
+                type="response.output_item.done",
+                item=message,
+                output_index=0,
+                sequence_number=next(seq),
+            ),
+            ResponseCompletedEvent(
+                type="response.completed",
+                response=self._response(response_id, [message], "completed"),
+                sequence_number=next(seq),
+            ),
+        ]

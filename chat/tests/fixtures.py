@@ -1,0 +1,46 @@
+"""Chat fixtures (pytest plugin): the Django store and request contexts for two users."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+from accounts.models import User
+from chat.context import RequestContext
+from chat.models import Thread
+from chat.store import DjangoStore, wait_for_pending_writes
+from chat.tests.factories import ThreadFactory
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[DjangoStore]:
+    yield DjangoStore()
+    # No write may outlive its test; then close the connection the async ORM
+    # opened in its worker thread, so the test database can be dropped.
+    await wait_for_pending_writes()
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def ctx(user: User) -> RequestContext:
+    return RequestContext(user=user)
+
+
+@pytest.fixture
+def other_ctx(other_user: User) -> RequestContext:
+    return RequestContext(user=other_user)
+
+
+@pytest.fixture
+def chat_thread(user: User) -> Thread:
+    """A thread owned by `user`."""
+    return ThreadFactory(owner=user)
+
+
+@pytest.fixture
+def other_thread(other_user: User) -> Thread:
+    """A thread owned by `other_user`."""
+    return ThreadFactory(owner=other_user)

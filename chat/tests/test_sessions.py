@@ -1,0 +1,92 @@
+import time
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+
+from chat.sessions import authenticate_client_secret, mint_client_secret
+from config.exceptions import AuthError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_minted_secret_authenticates_its_user_until_it_expires(user, settings):
+    secret, expires_at = mint_client_secret(user=user)
+    assert secret.startswith("cks_")
+    assert expires_at > time.time()
+    assert authenticate_client_secret(secret) == user
+
+    settings.CHATKIT = {**settings.CHATKIT, "SESSION_TTL": -1}
+    expired, _ = mint_client_secret(user=user)
+    with pytest.raises(AuthError, match="expired"):
+        authenticate_client_secret(expired)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: s[:-2] + ("AA" if not s.endswith("AA") else "BB"),  # bad signature
+        lambda s: "cks_" + "x" * 40,
+        lambda s: s + "x" * 600,  # oversize
+        lambda s: s.replace("cks_", "cks_eyJ1Ijo5OTl9:"),
+    ],
+)
+def test_tampered_secrets_are_refused(user, mangle):
+    secret, _ = mint_client_secret(user=user)
+    with pytest.raises(AuthError):
+        authenticate_client_secret(mangle(secret))
+
+
+def test_a_deactivated_users_secret_stops_working(user):
+    secret, _ = mint_client_secret(user=user)
+    user.is_active = False
+    user.save()
+    with pytest.raises(AuthError):
+        authenticate_client_secret(secret)
+
+
+def test_session_endpoint_mints_for_a_better_auth_jwt(client, user, bearer, settings):
+    response = client.post("/api/chatkit/session", headers=bearer(user))
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert set(body) == {"client_secret", "expires_at"}
+    assert authenticate_client_secret(body["client_secret"]) == user
+    assert abs(body["expires_at"] - (time.time() + settings.CHATKIT["SESSION_TTL"])) < 5
+
+    again = client.post("/api/chatkit/session", headers=bearer(user)).json()
+    assert again["client_secret"] != body["client_secret"]  # calling again refreshes
+    assert again["expires_at"] >= body["expires_at"]
+
+
+def test_session_endpoint_accepts_the_django_session_with_csrf(user):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    refused = browser.post("/api/chatkit/session")
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED  # no CSRF token
+
+    browser.get("/accounts/login/")  # sets the csrftoken cookie
+    token = browser.cookies["csrftoken"].value
+    response = browser.post("/api/chatkit/session", headers={"X-CSRFToken": token})
+    assert response.status_code == HTTPStatus.OK
+    assert authenticate_client_secret(response.json()["client_secret"]) == user
+
+
+@pytest.mark.parametrize("path", ["/api/chatkit/session", "/api/todos/"])
+def test_a_client_secret_is_refused_outside_chatkit(client, user, path):
+    secret, _ = mint_client_secret(user=user)
+    response = client.post(path, {"title": "x"}, headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["code"] == "auth_error"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_session_endpoint_without_credentials_is_401(client):
+    response = client.post("/api/chatkit/session")
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["code"] == "auth_error"
+
+
+def test_session_endpoint_refuses_get(client, user, bearer):
+    response = client.get("/api/chatkit/session", headers=bearer(user))
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -1,0 +1,168 @@
+"""HTTP adapters for ChatKit: `POST /chatkit` and `POST /api/chatkit/session`.
+
+The chat endpoint is a plain async Django view (DRF has no async views): it
+authenticates, checks size, shape, ownership and rate before any stream starts,
+so every refusal is SPEC's JSON error and never a half-open stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+
+from chatkit.server import StreamingResult
+from chatkit.store import NotFoundError
+from chatkit.types import (
+    AttachmentsCreateReq,
+    AttachmentsDeleteReq,
+    ChatKitReq,
+    ErrorEvent,
+    InputTranscribeReq,
+    ThreadsCustomActionReq,
+    ThreadsSyncCustomActionReq,
+    is_streaming_req,
+)
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import TypeAdapter, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import aauthenticate_jwt, bearer_token
+from accounts.models import User
+from chat.context import RequestContext
+from chat.ratelimit import acheck_chat_turn
+from chat.selectors import thread_owned_by
+from chat.server import get_server
+from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
+from config.errors import GENERIC_500, api_error_response, error_response
+from config.exceptions import ApiError, AuthError, BadRequest, NotFound, PayloadTooLarge
+
+logger = logging.getLogger(__name__)
+
+_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
+_UNSUPPORTED = (
+    AttachmentsCreateReq,
+    AttachmentsDeleteReq,
+    InputTranscribeReq,
+    ThreadsCustomActionReq,
+    ThreadsSyncCustomActionReq,
+)
+STREAM_FAILED = "Sorry, something went wrong while answering. Please try again."
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def authenticate_chat_request(request: HttpRequest) -> User:
+    """A ChatKit client secret or a Better Auth JWT from `Authorization: Bearer`."""
+    token = bearer_token(request)
+    if token is None:
+        raise AuthError("Authorization: Bearer <token> is required.")
+    if is_client_secret(token):
+        return await aauthenticate_client_secret(token)
+    return await aauthenticate_jwt(token)
+
+
+def read_body(request: HttpRequest) -> bytes:
+    limit = settings.CHATKIT["MAX_BODY_BYTES"]
+    too_large = PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError as exc:
+        raise BadRequest("Invalid Content-Length.") from exc
+    if declared > limit:
+        raise too_large
+    try:
+        body = request.body
+    except RequestDataTooBig as exc:
+        raise too_large from exc
+    if len(body) > limit:
+        raise too_large
+    return body
+
+
+def parse_request(body: bytes) -> ChatKitReq:
+    if not body.strip():
+        raise BadRequest("Request body is empty; expected a ChatKit request as JSON.")
+    try:
+        parsed = _REQUEST.validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            raise BadRequest("Request body is not valid JSON.") from exc
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        detail = f" ({where}: {first.get('msg')})" if where else ""
+        raise BadRequest(f"Not a valid ChatKit request{detail}.") from exc
+    if isinstance(parsed, _UNSUPPORTED):
+        raise BadRequest(f"'{parsed.type}' is not supported by this server.")
+    chat_input = getattr(parsed.params, "input", None)
+    if getattr(chat_input, "attachments", None):
+        raise BadRequest("Attachments are not supported by this server.")
+    return parsed
+
+
+async def _guarded(result: StreamingResult) -> AsyncIterator[bytes]:
+    """Relay the SDK's SSE bytes; a failure outside the agent run (the store, the
+    database) still ends the stream with a friendly ChatKit error event."""
+    try:
+        async for chunk in result:
+            yield chunk
+    except asyncio.CancelledError:
+        raise  # client went away: the SDK has saved what was produced
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of a stream
+        if not isinstance(exc, NotFoundError):
+            logger.exception("ChatKit stream failed")
+        message = "This conversation no longer exists." if isinstance(exc, NotFoundError) else None
+        event = ErrorEvent(code="custom", message=message or STREAM_FAILED, allow_retry=True)
+        yield b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
+
+
+@csrf_exempt  # bearer tokens only: no cookies, so no CSRF exposure
+async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        response = error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "Use POST for /chatkit."
+        )
+        response["Allow"] = "POST"
+        return response
+    try:
+        user = await authenticate_chat_request(request)
+        parsed = parse_request(read_body(request))
+        thread_id = getattr(parsed.params, "thread_id", None)
+        # The stream's 200 goes out before the SDK loads the thread: check here.
+        if thread_id is not None and not await thread_owned_by(user=user, thread_id=thread_id):
+            raise NotFound("Thread not found.")
+        streaming = is_streaming_req(parsed)
+        if streaming:
+            await acheck_chat_turn(user_id=user.pk)
+        result = await get_server().process(request.body, RequestContext(user=user))
+    except ApiError as exc:
+        return api_error_response(exc)
+    except NotFoundError:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
+    except (ValueError, NotImplementedError) as exc:
+        logger.info("Refused ChatKit request: %s", type(exc).__name__)
+        return error_response(HTTPStatus.BAD_REQUEST, "bad_request", "This request can't be done.")
+    except Exception:
+        logger.exception("ChatKit request failed")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
+    if isinstance(result, StreamingResult):
+        return StreamingHttpResponse(
+            _guarded(result), content_type="text/event-stream", headers=STREAM_HEADERS
+        )
+    return HttpResponse(result.json, content_type="application/json")
+
+
+class ChatKitSessionView(APIView):
+    """`POST /api/chatkit/session` → a fresh client secret for the caller."""
+
+    def post(self, request: Request) -> Response:
+        secret, expires_at = mint_client_secret(user=request.user)
+        return Response(
+            {"client_secret": secret, "expires_at": expires_at},
+            headers={"Cache-Control": "no-store"},
+        )

@@ -1,0 +1,16 @@
+"""Todo domain errors, rendered as SPEC's JSON body by config.errors."""
+
+from __future__ import annotations
+
+from config.exceptions import BadRequest, NotFound
+
+
+class TodoNotFound(NotFound):
+    """No such todo for this user (another user's todo is reported the same way)."""
+
+    def __init__(self, message: str = "Todo not found.") -> None:
+        super().__init__(message)
+
+
+class TodoInvalid(BadRequest):
+    """A field of a todo is invalid; the message names the field and the rule."""

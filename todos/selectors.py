@@ -1,0 +1,102 @@
+"""Reads of todos, always scoped to one owner."""
+
+from __future__ import annotations
+
+import re
+
+from asgiref.sync import sync_to_async
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from todos.exceptions import TodoNotFound
+from todos.models import Todo
+
+# How many candidates an "ambiguous" message names.
+_AMBIGUOUS_SHOWN = 5
+_ID_REF = re.compile(r"#?\s*(\d{1,18})")
+
+
+def todo_list(
+    *, user: User, completed: bool | None = None, search: str | None = None
+) -> QuerySet[Todo]:
+    """The user's todos, newest first; optionally only open/done, or matching `search`."""
+    queryset = Todo.objects.for_user(user)
+    if completed is not None:
+        queryset = queryset.filter(completed=completed)
+    if search and search.strip():
+        term = search.strip()
+        queryset = queryset.filter(Q(title__icontains=term) | Q(description__icontains=term))
+    return queryset.order_by("-created_at", "-id")
+
+
+def todo_get(*, user: User, todo_id: int) -> Todo:
+    """One of the user's todos; another user's todo is "not found" too."""
+    try:
+        return Todo.objects.for_user(user).get(pk=todo_id)
+    except (Todo.DoesNotExist, ValueError, TypeError):
+        raise TodoNotFound() from None
+
+
+def _describe(todos: list[Todo]) -> str:
+    return ", ".join(f'#{todo.id} "{todo.title}"' for todo in todos[:_AMBIGUOUS_SHOWN])
+
+
+def _pick(matches: QuerySet[Todo], ref: str) -> Todo | None:
+    """The only match, else the only open match; None if none; raise if ambiguous."""
+    candidates = list(matches[: _AMBIGUOUS_SHOWN + 1])
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    open_ones = list(matches.filter(completed=False)[: _AMBIGUOUS_SHOWN + 1])
+    if len(open_ones) == 1:
+        return open_ones[0]
+    raise TodoNotFound(
+        f'More than one todo matches "{ref}": {_describe(open_ones or candidates)}. '
+        "Say which one by its #id."
+    )
+
+
+def todo_find(*, user: User, ref: str) -> Todo:
+    """Resolve what a person typed: "#12" or "12" (an id), else a title.
+
+    Titles match case-insensitively: an exact title first (preferring an open todo),
+    then a unique substring. None or several matches raise TodoNotFound saying so.
+    """
+    text = (ref or "").strip()
+    # People quote titles: complete "buy milk".
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    if not text:
+        raise TodoNotFound("Say which todo: its #id or its title.")
+    queryset = Todo.objects.for_user(user).order_by("-created_at", "-id")
+    id_match = _ID_REF.fullmatch(text)
+    if id_match:
+        todo = queryset.filter(pk=int(id_match.group(1))).first()
+        if todo is not None:
+            return todo
+        if text.startswith("#"):
+            raise TodoNotFound(f"No todo #{id_match.group(1)}.")
+        # A bare number may still be a title ("1984").
+    exact = _pick(queryset.filter(title__iexact=text), text)
+    if exact is not None:
+        return exact
+    partial = _pick(queryset.filter(title__icontains=text), text)
+    if partial is not None:
+        return partial
+    raise TodoNotFound(f'No todo matches "{text}".')
+
+
+async def atodo_list(
+    *, user: User, completed: bool | None = None, search: str | None = None
+) -> list[Todo]:
+    """todo_list evaluated into a list (querysets cannot cross into async code lazily)."""
+    return await sync_to_async(
+        lambda: list(todo_list(user=user, completed=completed, search=search))
+    )()
+
+
+async def atodo_get(*, user: User, todo_id: int) -> Todo:
+    return await sync_to_async(todo_get)(user=user, todo_id=todo_id)
+
+
+async def atodo_find(*, user: User, ref: str) -> Todo:
+    return await sync_to_async(todo_find)(user=user, ref=ref)

@@ -1,0 +1,69 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from todos.management.commands.seed_demo import DEMO_TODOS
+from todos.models import Todo
+
+pytestmark = pytest.mark.django_db
+
+DEMO_TITLES = [title for title, *_ in DEMO_TODOS]
+
+
+def seed(**kwargs) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_users_and_todos_and_prints_credentials(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+    output = seed()
+    demo = User.objects.get(username="demo")
+    admin = User.objects.get(username="admin")
+    assert demo.email == "demo@example.com"
+    assert demo.check_password("demo-pass-123")
+    assert not demo.is_staff
+    assert admin.is_staff and admin.is_superuser
+    assert admin.check_password("admin-pass-123")
+    assert "demo-pass-123" in output and "admin-pass-123" in output
+    titles = list(Todo.objects.for_user(demo).values_list("title", flat=True))
+    # Newest first: the list shows them in the documented order (the chat app's
+    # sample conversation may add its own todo on top).
+    assert [title for title in titles if title in DEMO_TITLES] == DEMO_TITLES
+    assert Todo.objects.for_user(demo).filter(title__in=DEMO_TITLES, completed=True).count() == 1
+
+
+def test_seed_demo_twice_changes_nothing():
+    seed()
+    before = (User.objects.count(), Todo.objects.count(), list(Todo.objects.values("id", "title")))
+    seed()
+    after = (User.objects.count(), Todo.objects.count(), list(Todo.objects.values("id", "title")))
+    assert after == before
+    assert Todo.objects.filter(title__in=DEMO_TITLES).count() == len(DEMO_TITLES)
+
+
+def test_seed_demo_restores_a_deleted_demo_todo_only():
+    seed()
+    Todo.objects.filter(title="Call mum").delete()
+    output = seed(verbosity=2)
+    assert "+ todo 'Call mum'" in output
+    assert "+ todo 'Buy groceries'" not in output
+    assert Todo.objects.filter(title__in=DEMO_TITLES).count() == len(DEMO_TITLES)
+
+
+def test_seed_demo_passwords_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "s3cret-demo")
+    monkeypatch.setenv("ADMIN_PASSWORD", "s3cret-admin")
+    output = seed()
+    assert User.objects.get(username="demo").check_password("s3cret-demo")
+    assert User.objects.get(username="admin").check_password("s3cret-admin")
+    assert "s3cret-demo" in output
+
+
+def test_seed_demo_is_quiet_at_verbosity_0():
+    assert seed(verbosity=0) == ""
+    assert User.objects.filter(username="demo").exists()
