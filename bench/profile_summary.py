@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 
-def summarize(path: Path, top: int, match: str | None) -> str:
+def summarize(path: Path, top: int, match: str | None, exclude: list[str]) -> str:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
@@ -20,8 +20,8 @@ def summarize(path: Path, top: int, match: str | None) -> str:
             continue
         count = int(count_text)
         frames = stack.split(";")
-        # Idle event-loop waits are not CPU: leave them out of the total.
-        if any("select (selectors.py" in f or "_run_once" in f and f == frames[-1] for f in frames[-1:]):
+        # Idle event-loop waits are not CPU; start-up (imports) is not a turn.
+        if "select (selectors.py" in frames[-1] or any(text in stack for text in exclude):
             continue
         total += count
         own[frames[-1]] += count
@@ -44,9 +44,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--match", default=None)
+    parser.add_argument("--match", default=None, help="only list frames containing this")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=["importlib._bootstrap"],
+        help="drop samples whose stack contains this (repeatable; imports by default)",
+    )
     args = parser.parse_args()
-    print(summarize(args.profile, args.top, args.match))
+    print(summarize(args.profile, args.top, args.match, args.exclude))
 
 
 if __name__ == "__main__":

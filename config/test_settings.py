@@ -9,3 +9,6 @@ for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_URL", "BETTER_AU
     os.environ.pop(_name, None)
 
 from config.settings import *  # noqa: E402, F403
+
+# Fast hashing: test users need passwords, not strong ones.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

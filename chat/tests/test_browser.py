@@ -21,6 +21,9 @@ from todos.tests.factories import TodoFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# Generous for a loaded 2-core CI machine; a passing wait returns as soon as it holds.
+expect.set_options(timeout=15_000)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

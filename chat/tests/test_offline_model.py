@@ -274,3 +274,21 @@ async def test_chunks_are_spread_out_by_the_configured_delay(user, settings):
     assert arrivals[-1] - started >= (chunks - 1) * delay
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert sum(gap >= delay / 2 for gap in gaps) >= len(gaps) / 2
+
+
+async def test_the_non_streaming_path_answers_the_same_way():
+    response = await OfflineModel(token_delay_ms=0).get_response(
+        None,
+        [{"role": "user", "content": "complete #4"}],
+        ModelSettings(),
+        [],
+        None,
+        [],
+        ModelTracing.DISABLED,
+        previous_response_id=None,
+        conversation_id=None,
+        prompt=None,
+    )
+
+    (call,) = response.output
+    assert (call.name, json.loads(call.arguments)) == ("complete_todo", {"ref": "#4"})
