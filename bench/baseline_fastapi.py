@@ -16,7 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agents import Agent, Runner
+from agents import Agent, RunConfig, Runner
 from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
 from chatkit.server import ChatKitServer, StreamingResult
 from chatkit.store import NotFoundError, Store
@@ -132,7 +132,13 @@ class BaselineServer(ChatKitServer[dict[str, Any]]):
         )
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         agent_input = await simple_to_agent_input(list(reversed(page.data)))
-        result = Runner.run_streamed(self.agent, agent_input, context=agent_context)
+        # Tracing off, as in the app (it would export to OpenAI otherwise).
+        result = Runner.run_streamed(
+            self.agent,
+            agent_input,
+            context=agent_context,
+            run_config=RunConfig(tracing_disabled=True),
+        )
         async for event in stream_agent_response(agent_context, result):
             yield event
 

@@ -245,7 +245,14 @@ def profiled(server: Server, out_dir: Path | None) -> Iterator[None]:
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{server.kind}.txt"
-    cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.process.pid), "--format", "raw"]
+    cmd = [
+        str(Path(sys.executable).parent / "py-spy"),
+        "record",
+        "--pid",
+        str(server.process.pid),
+        "--format",
+        "raw",
+    ]
     cmd += ["--output", str(out), "--rate", "200", "--nonblocking"]
     spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
