@@ -103,9 +103,7 @@ class PgCluster:
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server; `fast` ends open sessions the way a restart would."""
-        self._run(
-            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"
-        )
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop")
 
     def is_running(self) -> bool:
         cmd = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"]
