@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -529,6 +530,12 @@ def main(argv: list[str] | None = None) -> int:
         default="config.settings",
         help="settings module for the servers (to measure a candidate fix)",
     )
+    parser.add_argument(
+        "--private-pg",
+        action="store_true",
+        help="run against a throwaway PostgreSQL (initdb in a temp dir, free port) instead of "
+        "--database-url, so hundreds of connections never crowd a shared server",
+    )
     parser.add_argument("--skip-length", action="store_true", help="only the concurrency phase")
     parser.add_argument("--delay-ms", type=int, default=20)
     parser.add_argument(
@@ -553,7 +560,42 @@ def main(argv: list[str] | None = None) -> int:
     counts = SMOKE_THREAD_COUNTS if args.smoke else FULL_THREAD_COUNTS
     repeats = 3 if args.smoke else 10
 
+    # A plain `kill` still stops our servers and load generator (finally blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raise_open_file_limit()  # inherited by the servers we start
+    with private_postgres(args.private_pg) as private_url:
+        if private_url:
+            args.database_url = private_url
+        return run_bench(args, servers, levels, lengths, counts, repeats)
+
+
+@contextmanager
+def private_postgres(wanted: bool) -> Iterator[str | None]:
+    """A throwaway PostgreSQL cluster for the run (see config/tests/pgcluster.py)."""
+    if not wanted:
+        yield None
+        return
+    import shutil
+
+    from config.tests.pgcluster import make_cluster
+
+    cluster = make_cluster()
+    cluster.start()
+    try:
+        yield cluster.url("bench_todo")
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def run_bench(
+    args: argparse.Namespace,
+    servers: list[str],
+    levels: dict[int, int],
+    lengths: tuple[int, ...],
+    counts: tuple[int, ...],
+    repeats: int,
+) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     ensure_database(args.database_url)
@@ -592,6 +634,8 @@ def main(argv: list[str] | None = None) -> int:
             "database": "PostgreSQL "
             + psycopg.connect(args.database_url).info.parameter_status("server_version"),
             "redis": True,
+            "private_postgres": args.private_pg,
+            "settings": args.settings,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
         "machine": machine_info(),

@@ -1,5 +1,5 @@
 """Per-user turn limits in the cache (Redis when REDIS_URL is set, so every
-worker shares them). A fixed window keeps it to one or two cache calls a turn."""
+worker shares them): a fixed window per user, two cache calls a turn."""
 
 from __future__ import annotations
 
@@ -37,26 +37,35 @@ def parse_rate(text: str) -> Rate:
 
 
 async def ahit(*, key: str, rate: Rate) -> int | None:
-    """Count one hit; return seconds to wait when over the limit, else None."""
+    """Count one hit; return seconds to wait when over the limit, else None.
+
+    The window opens at a key's first hit and lasts `rate.window` seconds (the
+    counter's TTL; INCR keeps it), so there is no shared boundary where bursts
+    double up and no test can straddle one."""
     now = time.time()
-    window_start = math.floor(now / rate.window) * rate.window
-    cache_key = f"rl:{key}:{rate.window}:{window_start}"
+    count_key, start_key = f"rl:{key}:{rate.window}", f"rl:{key}:{rate.window}:start"
     try:
-        if await cache.aadd(cache_key, 1, timeout=rate.window + 1):
-            count = 1
-        else:
-            try:
-                count = await cache.aincr(cache_key)
-            except ValueError:  # expired between add and incr: a new window
-                await cache.aadd(cache_key, 1, timeout=rate.window + 1)
-                count = 1
-    except Exception:  # noqa: BLE001 - the cache being down must not stop chat
+        count = await _count(count_key, start_key, now, rate.window)
+        if count <= rate.limit:
+            return None
+        started = await cache.aget(start_key)
+    except Exception:  # the cache being down must not stop chat
         # Fail open: an unavailable Redis costs us the limit, not the service.
         logger.warning("Rate limit cache unavailable; allowing the request", exc_info=True)
         return None
-    if count > rate.limit:
-        return max(1, math.ceil(window_start + rate.window - now))
-    return None
+    opened = started if isinstance(started, int | float) else now
+    return max(1, math.ceil(opened + rate.window - now))
+
+
+async def _count(count_key: str, start_key: str, now: float, window: int) -> int:
+    if not await cache.aadd(count_key, 1, timeout=window):
+        try:
+            return await cache.aincr(count_key)
+        except ValueError:  # expired between add and incr: a new window opens
+            if not await cache.aadd(count_key, 1, timeout=window):
+                return await cache.aincr(count_key)
+    await cache.aset(start_key, now, timeout=window)
+    return 1
 
 
 async def acheck_chat_turn(*, user_id: int) -> None:

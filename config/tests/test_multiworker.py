@@ -44,8 +44,11 @@ def two_workers(run_server, shared_env) -> Callable[..., tuple[ServerProcess, Se
 
 
 def user_input(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "input_text", "text": text}], "attachments": [],
-            "inference_options": {}}  # fmt: skip
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {},
+    }
 
 
 def sse_events(body: bytes) -> list[dict[str, Any]]:

@@ -1,0 +1,51 @@
+"""The SQL cost of one chat turn does not grow with the thread's length."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chat.context import RequestContext
+from chat.models import ThreadItem
+from chat.server import get_server
+from chat.store import item_row_fields
+from chat.tests import chatkit_client as ck
+from chat.tests.factories import ThreadFactory, assistant_message, user_message
+
+pytestmark = pytest.mark.django_db
+
+
+def _thread_with_items(user, count: int) -> str:
+    thread = ThreadFactory(owner=user, title="long")
+    items = [
+        (user_message if i % 2 == 0 else assistant_message)(thread.id, f"message {i}")
+        for i in range(count)
+    ]
+    ThreadItem.objects.bulk_create(
+        [ThreadItem(thread_id=thread.id, **item_row_fields(thread.id, item)) for item in items]
+    )
+    return thread.id
+
+
+def _turn_queries(user, thread_id: str) -> int:
+    async def turn() -> list:
+        result = await get_server().process(
+            ck.add_message(thread_id, "add one more"), RequestContext(user=user)
+        )
+        return ck.parse_sse(b"".join([chunk async for chunk in result]))
+
+    # async_to_sync from this thread runs the ORM's sync_to_async calls here,
+    # on the connection CaptureQueriesContext watches.
+    with CaptureQueriesContext(connection) as captured:
+        events = async_to_sync(turn)()
+    assert "error" not in [e.type for e in events]
+    return len(captured.captured_queries)
+
+
+def test_one_turn_costs_the_same_queries_at_10_and_500_items(user):
+    short = _turn_queries(user, _thread_with_items(user, 10))
+    long = _turn_queries(user, _thread_with_items(user, 500))
+    assert short == long, (short, long)
+    assert long <= 15, long
