@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,14 +38,13 @@ from accounts.models import User
 from chat.context import RequestContext
 from chat.ratelimit import acheck_chat_turn
 from chat.selectors import thread_owned_by
-from chat.server import get_server
+from chat.server import CHATKIT_REQUEST, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, NotFound, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
-_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
 _UNSUPPORTED = (
     AttachmentsCreateReq,
     AttachmentsDeleteReq,
@@ -89,7 +88,7 @@ def parse_request(body: bytes) -> ChatKitReq:
     if not body.strip():
         raise BadRequest("Request body is empty; expected a ChatKit request as JSON.")
     try:
-        parsed = _REQUEST.validate_json(body)
+        parsed = CHATKIT_REQUEST.validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("type") == "json_invalid":
@@ -113,7 +112,7 @@ async def _guarded(result: StreamingResult) -> AsyncIterator[bytes]:
             yield chunk
     except asyncio.CancelledError:
         raise  # client went away: the SDK has saved what was produced
-    except Exception as exc:  # noqa: BLE001 - the last line of defence of a stream
+    except Exception as exc:  # the last line of defence of a stream
         if not isinstance(exc, NotFoundError):
             logger.exception("ChatKit stream failed")
         message = "This conversation no longer exists." if isinstance(exc, NotFoundError) else None
@@ -139,7 +138,7 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         streaming = is_streaming_req(parsed)
         if streaming:
             await acheck_chat_turn(user_id=user.pk)
-        result = await get_server().process(request.body, RequestContext(user=user))
+        result = await get_server().process_request(parsed, RequestContext(user=user))
     except ApiError as exc:
         return api_error_response(exc)
     except NotFoundError:

@@ -1,0 +1,56 @@
+"""The benchmark in smoke mode (small N), so `python -m bench.run` cannot rot.
+
+Its figures are not judged here (that is the full run's job, see docs/performance.md):
+only that every phase runs end to end over real HTTP and nothing fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.tests.servers import BASE_DIR
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_smoke_runs_every_phase_without_errors(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    suffix = os.environ.get("TEST_DB_SUFFIX", "")
+    database_url = f"postgres://root@127.0.0.1:5432/bench_todo_smoke{suffix}"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out),
+         "--database-url", database_url],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        # The bench sets up its own production-like settings; ours must not leak in.
+        env={k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE",
+                                                                "DATABASE_URL"}},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    results = json.loads((out / "results.json").read_text())
+    assert {"config", "machine", "concurrency", "thread_length", "threads_list",
+            "sql_queries", "targets"} <= results.keys()  # fmt: skip
+    assert set(results["concurrency"]) == {"daphne", "uvicorn", "baseline"}
+    for server, levels in results["concurrency"].items():
+        assert [level["users"] for level in levels] == [1, 5], server
+        for level in levels:
+            assert level["errors"] == 0, (server, level["error_samples"])
+            assert level["ok"] == level["turns"] > 0
+            assert level["first_text_ms"]["p95"] is not None
+            assert level["server"]["cpu_ms_per_turn"] is not None
+            assert level["server"]["rss_peak_mb"] > 0
+    assert [row["items"] for row in results["thread_length"]["rows"]] == [10, 100]
+    assert all(row["turn_ms"]["p50"] > 0 for row in results["thread_length"]["rows"])
+    assert [row["threads"] for row in results["threads_list"]["rows"]] == [10, 200]
+    assert results["sql_queries"]["add_user_message"] > 0
+    assert (out / "bench.png").stat().st_size > 10_000
+    assert "target" in done.stdout and "turn/s" in done.stdout
