@@ -120,13 +120,16 @@ def chart(results: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     ax_text, ax_turn, ax_len = axes
     styles = {"p50": "-", "p95": "--", "p99": ":"}
+    colors = {"daphne": "tab:blue", "uvicorn": "tab:orange", "baseline": "tab:green"}
     for server, levels in results["concurrency"].items():
+        color = colors.get(server)
         users = [level["users"] for level in levels]
         for key, style in styles.items():
             ax_text.plot(
                 users,
                 [level["first_text_ms"][key] for level in levels],
                 style,
+                color=color,
                 marker="o",
                 label=f"{server} {key}",
             )
@@ -134,6 +137,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
                 users,
                 [level["turn_ms"][key] for level in levels],
                 style,
+                color=color,
                 marker="o",
                 label=f"{server} {key}",
             )

@@ -248,6 +248,16 @@ def get_server() -> TodoChatKitServer:
     return TodoChatKitServer(store=DjangoStore())
 
 
+def warm_up() -> None:
+    """Build the server, agent, tools and model at start-up, not on the first
+    user's request (that first turn would otherwise take over a second)."""
+    import config.urls  # noqa: F401 - imports every view, as the first request would
+
+    get_server()
+    build_agent()
+    get_run_config()
+
+
 @receiver(setting_changed)
 def _reset_on_setting_change(*, setting: str, **kwargs: Any) -> None:
     if setting == "CHATKIT":

@@ -14,7 +14,10 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.server import warm_up  # noqa: E402
 from chat.ws_auth import WebsocketAuthMiddleware  # noqa: E402
+
+warm_up()
 
 # Browsers on our own hosts and on the frontends allowed by CORS may open sockets.
 websocket_origins = [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS]
