@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,22 +18,13 @@ from agents.items import TResponseOutputItem, TResponseStreamEvent
 from agents.models.interface import Model
 from django.conf import settings
 from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseContentPartAddedEvent,
-    ResponseContentPartDoneEvent,
-    ResponseCreatedEvent,
-    ResponseFunctionCallArgumentsDeltaEvent,
-    ResponseFunctionCallArgumentsDoneEvent,
     ResponseFunctionToolCall,
-    ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputText,
-    ResponseTextDeltaEvent,
-    ResponseTextDoneEvent,
 )
 from openai.types.responses.response_prompt_param import ResponsePromptParam
+
+from chat.responses_stream import stream_events
 
 HELP_TEXT = (
     "I can manage your todos. Try:\n"
@@ -229,23 +219,6 @@ def _chunks(text: str, words: int = WORDS_PER_CHUNK) -> list[str]:
     return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
 
 
-def _response(
-    response_id: str, output: list[TResponseOutputItem], status: str, created_at: float
-) -> Response:
-    return Response(
-        id=response_id,
-        created_at=created_at,
-        model="offline",
-        object="response",
-        output=output,
-        tool_choice="auto",
-        tools=[],
-        top_p=None,
-        parallel_tool_calls=False,
-        status=status,
-    )
-
-
 class OfflineModel(Model):
     """Understands a few todo commands; every item gets a fresh id."""
 
@@ -314,99 +287,15 @@ class OfflineModel(Model):
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         item = self._output_item(decide(input))
-        for event in self._events(item):
-            if isinstance(event, float):
-                await asyncio.sleep(event)
-            else:
-                yield event
-
-    def _events(self, item: TResponseOutputItem) -> Iterable[TResponseStreamEvent | float]:
-        """The Responses stream for one output item; floats are pauses, in seconds."""
-        response_id, created_at = _new_id("resp"), time.time()
-        seq = iter(range(1_000_000))
-        yield ResponseCreatedEvent(
-            type="response.created",
-            response=_response(response_id, [], "in_progress", created_at),
-            sequence_number=next(seq),
-        )
-        if isinstance(item, ResponseFunctionToolCall):
-            yield ResponseOutputItemAddedEvent(
-                type="response.output_item.added",
-                item=item.model_copy(update={"arguments": "", "status": "in_progress"}),
-                output_index=0,
-                sequence_number=next(seq),
-            )
-            yield ResponseFunctionCallArgumentsDeltaEvent(
-                type="response.function_call_arguments.delta",
-                item_id=item.id or item.call_id,
-                output_index=0,
-                delta=item.arguments,
-                sequence_number=next(seq),
-            )
-            yield ResponseFunctionCallArgumentsDoneEvent(
-                type="response.function_call_arguments.done",
-                item_id=item.id or item.call_id,
-                output_index=0,
-                arguments=item.arguments,
-                sequence_number=next(seq),
-            )
-        else:
-            assert isinstance(item, ResponseOutputMessage)
-            text_part = item.content[0]
-            assert isinstance(text_part, ResponseOutputText)
-            text = text_part.text
-            yield ResponseOutputItemAddedEvent(
-                type="response.output_item.added",
-                item=item.model_copy(update={"content": [], "status": "in_progress"}),
-                output_index=0,
-                sequence_number=next(seq),
-            )
-            yield ResponseContentPartAddedEvent(
-                type="response.content_part.added",
-                item_id=item.id,
-                output_index=0,
-                content_index=0,
-                part=ResponseOutputText(type="output_text", text="", annotations=[], logprobs=[]),
-                sequence_number=next(seq),
-            )
-            for index, chunk in enumerate(_chunks(text)):
+        chunks: list[str] = []
+        if isinstance(item, ResponseOutputMessage):
+            part = item.content[0]
+            chunks = _chunks(part.text) if isinstance(part, ResponseOutputText) else []
+        first_chunk = True
+        for event in stream_events(item, response_id=_new_id("resp"), chunks=chunks):
+            if event.type == "response.output_text.delta":
                 # The first chunk goes at once; later ones are paced for demos.
-                if index and self.token_delay:
-                    yield self.token_delay
-                yield ResponseTextDeltaEvent(
-                    type="response.output_text.delta",
-                    item_id=item.id,
-                    output_index=0,
-                    content_index=0,
-                    delta=chunk,
-                    logprobs=[],
-                    sequence_number=next(seq),
-                )
-            yield ResponseTextDoneEvent(
-                type="response.output_text.done",
-                item_id=item.id,
-                output_index=0,
-                content_index=0,
-                text=text,
-                logprobs=[],
-                sequence_number=next(seq),
-            )
-            yield ResponseContentPartDoneEvent(
-                type="response.content_part.done",
-                item_id=item.id,
-                output_index=0,
-                content_index=0,
-                part=text_part,
-                sequence_number=next(seq),
-            )
-        yield ResponseOutputItemDoneEvent(
-            type="response.output_item.done",
-            item=item,
-            output_index=0,
-            sequence_number=next(seq),
-        )
-        yield ResponseCompletedEvent(
-            type="response.completed",
-            response=_response(response_id, [item], "completed", created_at),
-            sequence_number=next(seq),
-        )
+                if not first_chunk and self.token_delay:
+                    await asyncio.sleep(self.token_delay)
+                first_chunk = False
+            yield event

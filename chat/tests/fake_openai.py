@@ -8,7 +8,6 @@ output, it streams a short text answer.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -17,21 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseContentPartAddedEvent,
-    ResponseContentPartDoneEvent,
-    ResponseCreatedEvent,
-    ResponseFunctionCallArgumentsDoneEvent,
     ResponseFunctionToolCall,
-    ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputText,
-    ResponseTextDeltaEvent,
-    ResponseTextDoneEvent,
 )
 from pydantic import BaseModel
+
+from chat.responses_stream import stream_events
 
 Mode = Literal["script", "rate_limit", "hang"]
 
@@ -144,23 +135,7 @@ class FakeOpenAI:
             return self._text_events(f"resp_fake_{number}", f"msg_fake_{number}")
         return self._tool_call_events(f"resp_fake_{number}", f"fc_fake_{number}")
 
-    @staticmethod
-    def _response(response_id: str, output: list[Any], status: str) -> Response:
-        return Response(
-            id=response_id,
-            created_at=0,
-            model="fake-model",
-            object="response",
-            output=output,
-            tool_choice="auto",
-            tools=[],
-            top_p=None,
-            parallel_tool_calls=True,
-            status=status,
-        )
-
     def _tool_call_events(self, response_id: str, item_id: str) -> list[BaseModel]:
-        seq = itertools.count()
         call = ResponseFunctionToolCall(
             id=item_id,
             call_id=f"call_{item_id}",
@@ -169,103 +144,16 @@ class FakeOpenAI:
             arguments=json.dumps({"title": self.todo_title, "priority": "low"}),
             status="completed",
         )
-        return [
-            ResponseCreatedEvent(
-                type="response.created",
-                response=self._response(response_id, [], "in_progress"),
-                sequence_number=next(seq),
-            ),
-            ResponseOutputItemAddedEvent(
-                type="response.output_item.added",
-                item=call.model_copy(update={"arguments": "", "status": "in_progress"}),
-                output_index=0,
-                sequence_number=next(seq),
-            ),
-            ResponseFunctionCallArgumentsDoneEvent(
-                type="response.function_call_arguments.done",
-                item_id=item_id,
-                output_index=0,
-                arguments=call.arguments,
-                sequence_number=next(seq),
-            ),
-            ResponseOutputItemDoneEvent(
-                type="response.output_item.done",
-                item=call,
-                output_index=0,
-                sequence_number=next(seq),
-            ),
-            ResponseCompletedEvent(
-                type="response.completed",
-                response=self._response(response_id, [call], "completed"),
-                sequence_number=next(seq),
-            ),
-        ]
+        return list(stream_events(call, response_id=response_id, model="fake-model"))
 
     def _text_events(self, response_id: str, item_id: str) -> list[BaseModel]:
-        seq = itertools.count()
         text = "".join(self.answer_chunks)
         part = ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])
         message = ResponseOutputMessage(
             id=item_id, type="message", role="assistant", status="completed", content=[part]
         )
-        return [
-            ResponseCreatedEvent(
-                type="response.created",
-                response=self._response(response_id, [], "in_progress"),
-                sequence_number=next(seq),
-            ),
-            ResponseOutputItemAddedEvent(
-                type="response.output_item.added",
-                item=message.model_copy(update={"content": [], "status": "in_progress"}),
-                output_index=0,
-                sequence_number=next(seq),
-            ),
-            ResponseContentPartAddedEvent(
-                type="response.content_part.added",
-                item_id=item_id,
-                output_index=0,
-                content_index=0,
-                part=part.model_copy(update={"text": ""}),
-                sequence_number=next(seq),
-            ),
-            *[
-                ResponseTextDeltaEvent(
-                    type="response.output_text.delta",
-                    item_id=item_id,
-                    output_index=0,
-                    content_index=0,
-                    delta=chunk,
-                    logprobs=[],
-                    sequence_number=next(seq),
-                )
-                for chunk in self.answer_chunks
-            ],
-            ResponseTextDoneEvent(
-                type="response.output_text.done",
-                item_id=item_id,
-                output_index=0,
-                content_index=0,
-                text=text,
-                logprobs=[],
-                sequence_number=next(seq),
-            ),
-            ResponseContentPartDoneEvent(
-                type="response.content_part.done",
-                item_id=item_id,
-                output_index=0,
-                content_index=0,
-                part=part,
-                sequence_number=next(seq),
-            ),
-            ResponseOutputItemDoneEvent(
-                type="response.output_item.done",
-                item=message,
-                output_index=0,
-                sequence_number=next(seq),
-            ),
-            ResponseCompletedEvent(
-                type="response.completed",
-                response=self._response(response_id, [message], "completed"),
-                sequence_number=next(seq),
-            ),
-        ]
+        return list(
+            stream_events(
+                message, response_id=response_id, chunks=self.answer_chunks, model="fake-model"
+            )
+        )
