@@ -154,7 +154,11 @@ async def run_user(
 
 async def run(spec: Spec) -> dict[str, Any]:
     raise_open_file_limit()
-    limits = httpx.Limits(max_connections=spec.users + 10, max_keepalive_connections=spec.users)
+    # Idle keep-alive connections are dropped well before the servers' own idle timeout
+    # (uvicorn: 5 s), so a request never races the server closing its connection.
+    limits = httpx.Limits(
+        max_connections=spec.users + 10, max_keepalive_connections=spec.users, keepalive_expiry=2.0
+    )
     timeout = httpx.Timeout(spec.timeout_s, connect=spec.timeout_s)
     results: list[Turn] = []
     started = time.perf_counter()

@@ -10,5 +10,9 @@ for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_URL", "BETTER_AU
 
 from config.settings import *  # noqa: E402, F403
 
-# Fast hashing: test users need passwords, not strong ones.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Fast hashing for test users; PBKDF2 stays available for users that a server
+# process (running the real settings) must log in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from accounts.models import User
@@ -70,7 +71,12 @@ def browser(run_server) -> Iterator[Browser]:
 
 @pytest.fixture
 def page_user(transactional_db) -> User:
-    return UserFactory(name="Ada Lovelace", password=PASSWORD)
+    user = UserFactory(name="Ada Lovelace")
+    # The server process runs the real settings: hash as they do, not with the
+    # tests' fast MD5 hasher.
+    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+    return user
 
 
 @pytest.fixture
