@@ -297,5 +297,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "httpx": {"level": "WARNING"},
         "openai.agents": {"level": "WARNING"},
+        # runserver prints its own access log line; don't print it twice.
+        "django.channels.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
