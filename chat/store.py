@@ -31,6 +31,7 @@ from pydantic_core import to_jsonable_python
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
+from config.db import releases_connections
 
 T = TypeVar("T")
 
@@ -128,12 +129,14 @@ class DjangoStore(Store[RequestContext]):
 
     # --- threads -----------------------------------------------------------------------
 
+    @releases_connections
     async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
         row = await Thread.objects.for_user(context.user).filter(pk=thread_id).afirst()
         if row is None:
             raise NotFoundError(f"Thread {thread_id} not found")
         return thread_metadata_from_row(row)
 
+    @releases_connections
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
         await _shielded(self._save_thread(thread, context))
 
@@ -162,6 +165,7 @@ class DjangoStore(Store[RequestContext]):
             if not await owned.aupdate(**fields):
                 raise NotFoundError(f"Thread {thread.id} not found") from None
 
+    @releases_connections
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: RequestContext
     ) -> Page[ThreadMetadata]:
@@ -182,12 +186,14 @@ class DjangoStore(Store[RequestContext]):
         data = [thread_metadata_from_row(row) for row in rows[:size]]
         return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
 
+    @releases_connections
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         # Items and attachments go with it (CASCADE); a miss is a no-op.
         await _shielded(Thread.objects.for_user(context.user).filter(pk=thread_id).adelete())
 
     # --- items -------------------------------------------------------------------------
 
+    @releases_connections
     async def load_thread_items(
         self,
         thread_id: str,
@@ -225,12 +231,14 @@ class DjangoStore(Store[RequestContext]):
         data = [item_from_data(row) for row in rows[:size]]
         return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
 
+    @releases_connections
     async def add_thread_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext
     ) -> None:
         # Idempotent: the same item id twice keeps one row with the latest content.
         await _shielded(self._upsert_item(thread_id, item, context))
 
+    @releases_connections
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         await _shielded(self._upsert_item(thread_id, item, context))
 
@@ -255,6 +263,7 @@ class DjangoStore(Store[RequestContext]):
             # The thread was deleted between the two statements.
             raise NotFoundError(f"Thread {thread_id} not found") from None
 
+    @releases_connections
     async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
         data = await (
             ThreadItemRow.objects.for_user(context.user)
@@ -266,6 +275,7 @@ class DjangoStore(Store[RequestContext]):
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
         return item_from_data(data)
 
+    @releases_connections
     async def delete_thread_item(
         self, thread_id: str, item_id: str, context: RequestContext
     ) -> None:
@@ -277,6 +287,7 @@ class DjangoStore(Store[RequestContext]):
 
     # --- attachments -------------------------------------------------------------------
 
+    @releases_connections
     async def save_attachment(self, attachment: AttachmentSchema, context: RequestContext) -> None:
         await _shielded(self._save_attachment(attachment, context))
 
@@ -297,6 +308,7 @@ class DjangoStore(Store[RequestContext]):
             if not await owned.aupdate(**fields):
                 raise NotFoundError(f"Attachment {attachment.id} not found") from None
 
+    @releases_connections
     async def load_attachment(
         self, attachment_id: str, context: RequestContext
     ) -> AttachmentSchema:
@@ -310,6 +322,7 @@ class DjangoStore(Store[RequestContext]):
             raise NotFoundError(f"Attachment {attachment_id} not found")
         return ATTACHMENT_ADAPTER.validate_python(data)
 
+    @releases_connections
     async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
         await _shielded(
             Attachment.objects.for_user(context.user).filter(pk=attachment_id).adelete()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from asgiref.sync import sync_to_async
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from config.db import run_sync
 from todos.exceptions import TodoNotFound
 from todos.models import Todo
 
@@ -89,14 +89,12 @@ async def atodo_list(
     *, user: User, completed: bool | None = None, search: str | None = None
 ) -> list[Todo]:
     """todo_list evaluated into a list (querysets cannot cross into async code lazily)."""
-    return await sync_to_async(
-        lambda: list(todo_list(user=user, completed=completed, search=search))
-    )()
+    return await run_sync(lambda: list(todo_list(user=user, completed=completed, search=search)))
 
 
 async def atodo_get(*, user: User, todo_id: int) -> Todo:
-    return await sync_to_async(todo_get)(user=user, todo_id=todo_id)
+    return await run_sync(todo_get, user=user, todo_id=todo_id)
 
 
 async def atodo_find(*, user: User, ref: str) -> Todo:
-    return await sync_to_async(todo_find)(user=user, ref=ref)
+    return await run_sync(todo_find, user=user, ref=ref)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from accounts.models import User
+from config.db import run_sync
 from todos import events
 from todos.events import TodoChange
 from todos.exceptions import TodoInvalid, TodoNotFound
@@ -181,7 +181,8 @@ async def atodo_create(
     due_date: datetime.date | None = None,
     completed: bool = False,
 ) -> Todo:
-    return await sync_to_async(todo_create)(
+    return await run_sync(
+        todo_create,
         user=user,
         title=title,
         description=description,
@@ -192,12 +193,12 @@ async def atodo_create(
 
 
 async def atodo_update(*, user: User, todo_id: int, **fields: Any) -> Todo:
-    return await sync_to_async(todo_update)(user=user, todo_id=todo_id, **fields)
+    return await run_sync(todo_update, user=user, todo_id=todo_id, **fields)
 
 
 async def atodo_set_completed(*, user: User, todo_id: int, completed: bool) -> Todo:
-    return await sync_to_async(todo_set_completed)(user=user, todo_id=todo_id, completed=completed)
+    return await run_sync(todo_set_completed, user=user, todo_id=todo_id, completed=completed)
 
 
 async def atodo_delete(*, user: User, todo_id: int) -> Todo:
-    return await sync_to_async(todo_delete)(user=user, todo_id=todo_id)
+    return await run_sync(todo_delete, user=user, todo_id=todo_id)

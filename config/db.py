@@ -1,0 +1,62 @@
+"""Database connections for long-lived async requests.
+
+Django gives every async request its own thread and connection, kept until the
+request ends. A chat stream lives for seconds while the model talks, so with
+hundreds of streams PostgreSQL runs out of connections. With the connection
+pool (PostgreSQL), code that awaits the model hands its connection back first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _pooled(alias: str) -> bool:
+    return bool(connections.settings[alias].get("OPTIONS", {}).get("pool"))
+
+
+def _release() -> None:
+    for connection in connections.all(initialized_only=True):
+        if _pooled(connection.alias) and not connection.in_atomic_block:
+            connection.close()  # back to the pool, not a real disconnect
+
+
+async def arelease_connections() -> None:
+    """Return this request's pooled connections (no-op without a pool)."""
+    if any(_pooled(alias) for alias in connections.settings):
+        await sync_to_async(_release)()
+
+
+def _call_then_release(function: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _release()
+
+
+async def run_sync(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`sync_to_async(function)(...)` that hands pooled connections back in the same hop."""
+    return await sync_to_async(_call_then_release)(function, args, kwargs)
+
+
+def releases_connections(
+    method: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[T]]:
+    """Decorate an async database call so it holds no connection once done."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            await arelease_connections()
+
+    return wrapper
