@@ -3,6 +3,7 @@ sharing the test database, so browser, multi-worker and fault tests hit a real s
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -94,6 +96,36 @@ def start_server(
         # Polling a starting process for readiness, not papering over a race.
         time.sleep(0.1)
     return ServerProcess(url=url, port=port, process=process, log_path=log_path)
+
+
+def user_input(text: str) -> dict[str, Any]:
+    """A ChatKit user message, as the `input` of a threads.create / add_user_message body."""
+    return {
+        "content": [{"type": "input_text", "text": text}],
+        "attachments": [],
+        "inference_options": {},
+    }
+
+
+def sse_events(body: bytes) -> list[dict[str, Any]]:
+    """The JSON events of a ChatKit event stream."""
+    return [
+        json.loads(chunk.removeprefix(b"data: "))
+        for chunk in body.split(b"\n\n")
+        if chunk.startswith(b"data: ")
+    ]
+
+
+def post_chatkit(
+    server: ServerProcess, token: str, payload: dict[str, Any], *, timeout: float = 30.0
+) -> httpx.Response:
+    """One /chatkit request to a real server, read whole."""
+    return httpx.post(
+        f"{server.url}/chatkit",
+        json=payload,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=timeout,
+    )
 
 
 @pytest.fixture

@@ -28,28 +28,20 @@ from pydantic import TypeAdapter
 
 from accounts import dev_issuer
 from config.tests.pgcluster import PgCluster, pg_cluster  # noqa: F401 - fixture
-from config.tests.servers import BASE_DIR, ServerProcess, free_port, start_server
+from config.tests.servers import (
+    BASE_DIR,
+    ServerProcess,
+    free_port,
+    post_chatkit,
+    sse_events,
+    start_server,
+    user_input,
+)
 
 pytestmark = pytest.mark.slow
 
 # Bounds: a request that takes longer than this during an outage counts as a hang.
 NO_HANG_SECONDS = 10.0
-
-
-def user_input(text: str) -> dict[str, Any]:
-    return {
-        "content": [{"type": "input_text", "text": text}],
-        "attachments": [],
-        "inference_options": {},
-    }
-
-
-def sse_events(body: bytes) -> list[dict[str, Any]]:
-    return [
-        json.loads(chunk.removeprefix(b"data: "))
-        for chunk in body.split(b"\n\n")
-        if chunk.startswith(b"data: ")
-    ]
 
 
 def base_env(settings) -> dict[str, str]:
@@ -101,12 +93,7 @@ def app_on_private_pg(
 
 
 def chat(server: ServerProcess, token: str, payload: dict[str, Any]) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/chatkit",
-        json=payload,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=NO_HANG_SECONDS,
-    )
+    return post_chatkit(server, token, payload, timeout=NO_HANG_SECONDS)
 
 
 def wait_for_health(server: ServerProcess, status: int, within: float = 15.0) -> float:

@@ -20,7 +20,7 @@ import websockets
 
 from accounts.models import User
 from chat.sessions import mint_client_secret
-from config.tests.servers import ServerProcess
+from config.tests.servers import ServerProcess, post_chatkit, sse_events, user_input
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -41,31 +41,6 @@ def two_workers(run_server, shared_env) -> Callable[..., tuple[ServerProcess, Se
         return run_server(env=env, server="daphne"), run_server(env=env, server="uvicorn")
 
     return start
-
-
-def user_input(text: str) -> dict[str, Any]:
-    return {
-        "content": [{"type": "input_text", "text": text}],
-        "attachments": [],
-        "inference_options": {},
-    }
-
-
-def sse_events(body: bytes) -> list[dict[str, Any]]:
-    return [
-        json.loads(chunk.removeprefix(b"data: "))
-        for chunk in body.split(b"\n\n")
-        if chunk.startswith(b"data: ")
-    ]
-
-
-def post_chatkit(server: ServerProcess, token: str, payload: dict[str, Any]) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/chatkit",
-        json=payload,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
 
 
 def assistant_texts(events: list[dict[str, Any]]) -> list[str]:

@@ -1,0 +1,71 @@
+"""Start-up configuration, checked in fresh processes (settings are read once)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-0123456789",
+    "BETTER_AUTH_URL": "https://auth.example.com",
+    "DJANGO_ALLOWED_HOSTS": "todo.example.com",
+    "DATABASE_URL": "sqlite:////tmp/settings-check.sqlite3",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BETTER_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY is not set"), ("BETTER_AUTH_URL", "BETTER_AUTH_URL")],
+)
+def test_production_refuses_to_start_without_its_settings(missing, message):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_check_deploy_is_clean_in_production():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_better_auth_issuer_and_audience_default_to_the_origin():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.BETTER_AUTH['ISSUER'], s.BETTER_AUTH['AUDIENCE'], s.BETTER_AUTH['JWKS_URL'])"
+    )
+    env = {**PRODUCTION, "BETTER_AUTH_URL": "https://auth.example.com/"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BETTER_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == [
+        "https://auth.example.com",
+        "https://auth.example.com",
+        "https://auth.example.com/api/auth/jwks",
+    ]
