@@ -31,6 +31,7 @@ from pydantic_core import to_jsonable_python
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
+from chat.text import without_nul
 from config.db import releases_connections
 
 T = TypeVar("T")
@@ -86,7 +87,7 @@ def item_row_fields(thread_id: str, item: ThreadItem) -> dict[str, Any]:
         "item_id": item.id,
         "type": item.type,
         "created_at": created_at,
-        "data": normalized.model_dump(mode="json"),
+        "data": without_nul(normalized.model_dump(mode="json")),
     }
 
 
@@ -142,9 +143,9 @@ class DjangoStore(Store[RequestContext]):
 
     async def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
         fields = {
-            "title": thread.title,
+            "title": without_nul(thread.title),
             "status": thread.status.model_dump(mode="json"),
-            "metadata": to_jsonable_python(thread.metadata),
+            "metadata": without_nul(to_jsonable_python(thread.metadata)),
             "allowed_image_domains": thread.allowed_image_domains,
             "updated_at": timezone.now(),
         }

@@ -3,16 +3,26 @@
 # workers serving config.asgi:application (HTTP, the /chatkit stream and websockets).
 #
 # Why uvicorn --workers: it is already a runtime dependency (uvicorn[standard]: uvloop,
-# httptools), its supervisor restarts a dead worker, and on the benchmark it costs less
-# CPU per streamed turn than daphne (docs/performance.md). Daphne has no multi-process
-# mode of its own; gunicorn would add a dependency for the same job.
+# httptools), its supervisor restarts a dead worker, it applies backpressure to slow
+# readers, and on the benchmark it costs less CPU per streamed turn than daphne
+# (docs/performance.md). Daphne has no multi-process mode of its own; gunicorn would add
+# a dependency for the same job. One worker per CPU: a worker is one event loop on one
+# core, and past one core's worth of turns latency is queueing.
+#
+# Database connections: each worker keeps its own psycopg pool of up to
+# DATABASE_POOL_SIZE connections (default 20; a stream holds one only while it reads or
+# writes, so 20 serve hundreds of streams). WORKERS x DATABASE_POOL_SIZE must stay below
+# PostgreSQL's max_connections (100 by default) minus its reserved slots, with room left
+# for migrations, admin shells and a second release during a deploy: the script checks
+# this before starting and refuses otherwise.
 #
 # Required environment (the settings refuse to start without them):
 #   DJANGO_SECRET_KEY, BETTER_AUTH_URL, DATABASE_URL (PostgreSQL), DJANGO_ALLOWED_HOSTS
 # and, with more than one worker, REDIS_URL: rate limits, the cache and the websocket
 # channel layer must be shared by all workers.
-# Optional: WEB_CONCURRENCY (workers, default: number of CPUs), HOST (0.0.0.0),
-# PORT (8000), FORWARDED_ALLOW_IPS (the proxy in front; default 127.0.0.1).
+# Optional: WEB_CONCURRENCY (workers, default: number of CPUs), DATABASE_POOL_SIZE
+# (per worker, default 20), HOST (0.0.0.0), PORT (8000), FORWARDED_ALLOW_IPS (the proxy
+# in front; default 127.0.0.1).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,6 +45,25 @@ fi
 # Warnings fail the start too: a deploy check is only useful when it is clean.
 "$PYTHON" manage.py check --deploy --fail-level WARNING
 "$PYTHON" manage.py migrate --noinput
+# Every worker's pool at its fullest must fit in PostgreSQL's max_connections.
+PROD_WORKERS="$WORKERS" "$PYTHON" manage.py shell --no-startup --command '
+import os, sys
+from django.db import connection
+pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
+if connection.vendor == "postgresql" and pool:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_connections")
+        limit = int(cursor.fetchone()[0])
+        cursor.execute("SHOW superuser_reserved_connections")
+        limit -= int(cursor.fetchone()[0])
+    workers, size = int(os.environ["PROD_WORKERS"]), pool["max_size"]
+    if workers * size >= limit:
+        sys.exit(
+            f"prod-start: {workers} workers x DATABASE_POOL_SIZE={size} = {workers * size} "
+            f"connections, but PostgreSQL allows {limit}: lower WEB_CONCURRENCY or "
+            "DATABASE_POOL_SIZE, or raise max_connections"
+        )
+'
 # WhiteNoise serves the collected, hashed and compressed files from every worker.
 "$PYTHON" manage.py collectstatic --noinput --verbosity 0
 

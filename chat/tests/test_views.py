@@ -268,3 +268,12 @@ async def test_a_failing_model_ends_the_stream_with_a_friendly_error(
     assert error.message and "127.0.0.1" not in error.message and "Traceback" not in error.message
     items = [i async for i in ThreadItem.objects.filter(thread_id=events[0].thread.id)]
     assert items[0].type == "user_message"  # the user's message is kept
+
+
+async def test_nul_characters_are_dropped_not_fatal(async_client, user, bearer):
+    # PostgreSQL cannot store NUL: the message must still land, without it.
+    events = await stream(async_client, ck.create_thread("add milk\u0000 now"), bearer(user))
+    assert "error" not in [e.type for e in events]
+    items = [i async for i in ThreadItem.objects.filter(thread_id=events[0].thread.id)]
+    assert items[0].data["content"][0]["text"] == "add milk now"
+    assert [t.title async for t in Todo.objects.filter(owner=user)] == ["milk now"]
