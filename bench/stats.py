@@ -125,22 +125,15 @@ def chart(results: dict[str, Any], path: Path) -> None:
         color = colors.get(server)
         users = [level["users"] for level in levels]
         for key, style in styles.items():
-            ax_text.plot(
-                users,
-                [level["first_text_ms"][key] for level in levels],
-                style,
-                color=color,
-                marker="o",
-                label=f"{server} {key}",
-            )
-            ax_turn.plot(
-                users,
-                [level["turn_ms"][key] for level in levels],
-                style,
-                color=color,
-                marker="o",
-                label=f"{server} {key}",
-            )
+            for ax, metric in ((ax_text, "first_text_ms"), (ax_turn, "turn_ms")):
+                ax.plot(
+                    users,
+                    [level[metric][key] for level in levels],
+                    style,
+                    color=color,
+                    marker="o",
+                    label=f"{server} {key}",
+                )
     delay = results["config"]["token_delay_ms"]
     for ax, title in (
         (ax_text, "Time to first assistant text"),

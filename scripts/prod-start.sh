@@ -4,17 +4,18 @@
 #
 # Why uvicorn --workers: it is already a runtime dependency (uvicorn[standard]: uvloop,
 # httptools), its supervisor restarts a dead worker, it applies backpressure to slow
-# readers, and on the benchmark it costs less CPU per streamed turn than daphne
-# (docs/performance.md). Daphne has no multi-process mode of its own; gunicorn would add
-# a dependency for the same job. One worker per CPU: a worker is one event loop on one
-# core, and past one core's worth of turns latency is queueing.
+# readers, and on the benchmark it served 500 concurrent streams on one worker without an
+# error where daphne dropped a few, at the same CPU per turn (docs/performance.md).
+# Daphne has no multi-process mode of its own; gunicorn would add a dependency for the
+# same job. One worker per CPU: a worker is one event loop on one core, and past one
+# core's worth of turns (~30/s on the benchmark machine) latency is queueing.
 #
 # Database connections: each worker keeps its own psycopg pool of up to
 # DATABASE_POOL_SIZE connections (default 20; a stream holds one only while it reads or
 # writes, so 20 serve hundreds of streams). WORKERS x DATABASE_POOL_SIZE must stay below
 # PostgreSQL's max_connections (100 by default) minus its reserved slots, with room left
-# for migrations, admin shells and a second release during a deploy: the script checks
-# this before starting and refuses otherwise.
+# for migrations, admin shells and a second release during a deploy (with the defaults:
+# at most 4 workers): the script checks this before starting and refuses otherwise.
 #
 # Required environment (the settings refuse to start without them):
 #   DJANGO_SECRET_KEY, BETTER_AUTH_URL, DATABASE_URL (PostgreSQL), DJANGO_ALLOWED_HOSTS
@@ -46,7 +47,7 @@ fi
 "$PYTHON" manage.py check --deploy --fail-level WARNING
 "$PYTHON" manage.py migrate --noinput
 # Every worker's pool at its fullest must fit in PostgreSQL's max_connections.
-PROD_WORKERS="$WORKERS" "$PYTHON" manage.py shell --no-startup --command '
+PROD_WORKERS="$WORKERS" "$PYTHON" manage.py shell --no-startup --no-imports --command '
 import os, sys
 from django.db import connection
 pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
