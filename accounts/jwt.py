@@ -115,16 +115,19 @@ class JwksCache:
         return self._keys.get(kid)
 
     def _refresh(self) -> None:
-        self._attempted_at = self._clock()
+        # The attempt is stamped when it ends, not when it starts: until then other
+        # callers still see the fetch as due and wait for it on the lock, instead
+        # of reading the not-yet-filled key set and refusing a valid token.
         try:
             document = self._fetch()
             keys = _parse_jwks(document)
         except JwksUnavailable as exc:
+            self._attempted_at = self._clock()
             # Keep serving the keys we have: a JWKS outage must not log everyone out.
             logger.warning("JWKS refresh failed, keeping %d cached keys: %s", len(self._keys), exc)
             return
         self._keys = keys
-        self._fetched_at = self._attempted_at
+        self._fetched_at = self._attempted_at = self._clock()
 
 
 def _parse_jwks(document: Any) -> dict[str, PublishedKey]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from http import HTTPStatus
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -327,3 +329,28 @@ def test_dev_jwks_publishes_only_the_public_key():
 
     assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519" and jwk["alg"] == "EdDSA"
     assert "d" not in jwk
+
+
+def test_a_caller_arriving_during_a_fetch_waits_for_it_instead_of_refusing(better_auth):
+    # Cold start: the first request fetches the JWKS; a second one arriving
+    # meanwhile must not read the still-empty key set and answer 401.
+    fetch = http_jwks_fetcher(better_auth.jwks_url, timeout=5)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_fetch() -> dict:
+        started.set()
+        release.wait(timeout=10)
+        return fetch()
+
+    cache = JwksCache(slow_fetch, ttl=300, min_refetch=30)
+    token_kid = jwt.get_unverified_header(better_auth.token())["kid"]
+    first = threading.Thread(target=cache.get, args=(token_kid,))
+    first.start()
+    assert started.wait(timeout=10)
+
+    with pytest.raises(KeyFetchNeeded):  # the non-blocking path defers to the fetch
+        cache.get(token_kid, allow_fetch=False)
+
+    release.set()
+    first.join(timeout=10)
+    assert cache.get(token_kid, allow_fetch=False) is not None
