@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chatkit.types import ThreadMetadata
+
 from accounts.models import User
 
 
@@ -12,3 +14,6 @@ class RequestContext:
     user: User
     # Set by the agent when a tool changed todos, so a client effect is sent.
     todos_changed: bool = field(default=False)
+    # The thread the view already loaded to check ownership: the store serves the
+    # SDK's own load_thread from it instead of asking the database again.
+    checked_thread: ThreadMetadata | None = None

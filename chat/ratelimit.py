@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
@@ -42,30 +43,32 @@ async def ahit(*, key: str, rate: Rate) -> int | None:
     The window opens at a key's first hit and lasts `rate.window` seconds (the
     counter's TTL; INCR keeps it), so there is no shared boundary where bursts
     double up and no test can straddle one."""
-    now = time.time()
-    count_key, start_key = f"rl:{key}:{rate.window}", f"rl:{key}:{rate.window}:start"
     try:
-        count = await _count(count_key, start_key, now, rate.window)
-        if count <= rate.limit:
-            return None
-        started = await cache.aget(start_key)
+        # One trip to a worker thread for all cache calls (Django's cache is sync).
+        return await sync_to_async(_hit, thread_sensitive=False)(key, rate, time.time())
     except Exception:  # the cache being down must not stop chat
         # Fail open: an unavailable Redis costs us the limit, not the service.
         logger.warning("Rate limit cache unavailable; allowing the request", exc_info=True)
         return None
+
+
+def _hit(key: str, rate: Rate, now: float) -> int | None:
+    count_key, start_key = f"rl:{key}:{rate.window}", f"rl:{key}:{rate.window}:start"
+    if cache.add(count_key, 1, timeout=rate.window):
+        cache.set(start_key, now, timeout=rate.window)
+        count = 1
+    else:
+        try:
+            count = cache.incr(count_key)
+        except ValueError:  # expired between add and incr: a new window opens
+            cache.add(count_key, 1, timeout=rate.window)
+            cache.set(start_key, now, timeout=rate.window)
+            count = 1
+    if count <= rate.limit:
+        return None
+    started = cache.get(start_key)
     opened = started if isinstance(started, int | float) else now
     return max(1, math.ceil(opened + rate.window - now))
-
-
-async def _count(count_key: str, start_key: str, now: float, window: int) -> int:
-    if not await cache.aadd(count_key, 1, timeout=window):
-        try:
-            return await cache.aincr(count_key)
-        except ValueError:  # expired between add and incr: a new window opens
-            if not await cache.aadd(count_key, 1, timeout=window):
-                return await cache.aincr(count_key)
-    await cache.aset(start_key, now, timeout=window)
-    return 1
 
 
 async def acheck_chat_turn(*, user_id: int) -> None:

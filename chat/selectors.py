@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from accounts.models import User
 from chat.models import Thread, ThreadItem
-
-
-async def thread_owned_by(*, user: User, thread_id: str) -> bool:
-    """Whether `thread_id` names one of `user`'s threads (else the caller answers 404)."""
-    return await Thread.objects.for_user(user).filter(pk=thread_id).aexists()
 
 
 def thread_list_for_admin() -> QuerySet[Thread]:

@@ -28,11 +28,12 @@ from django.utils import timezone
 from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
+from accounts.models import User
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
 from chat.text import without_nul
-from config.db import releases_connections
+from config.db import run_sync
 
 T = TypeVar("T")
 
@@ -128,20 +129,27 @@ class DjangoStore(Store[RequestContext]):
     def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
         return f"{ID_PREFIXES['attachment']}_{uuid.uuid4().hex}"
 
+    # Each call is one trip to a database thread (`run_sync`), which also hands a
+    # pooled connection back: a stream holds none while the model talks.
+
     # --- threads -----------------------------------------------------------------------
 
-    @releases_connections
     async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
-        row = await Thread.objects.for_user(context.user).filter(pk=thread_id).afirst()
+        checked = context.checked_thread
+        if checked is not None and checked.id == thread_id:
+            return checked.model_copy(deep=True)  # the SDK may change it
+        return await run_sync(self._load_thread, thread_id, context.user)
+
+    def _load_thread(self, thread_id: str, user: User) -> ThreadMetadata:
+        row = Thread.objects.for_user(user).filter(pk=thread_id).first()
         if row is None:
             raise NotFoundError(f"Thread {thread_id} not found")
         return thread_metadata_from_row(row)
 
-    @releases_connections
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
-        await _shielded(self._save_thread(thread, context))
+        await _shielded(run_sync(self._save_thread, thread, context.user))
 
-    async def _save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+    def _save_thread(self, thread: ThreadMetadata, user: User) -> None:
         fields = {
             "title": without_nul(thread.title),
             "status": thread.status.model_dump(mode="json"),
@@ -151,30 +159,31 @@ class DjangoStore(Store[RequestContext]):
         }
         # Update first (the common case: a title change), scoped to the owner so
         # another user's thread with this id is never touched.
-        owned = Thread.objects.for_user(context.user).filter(pk=thread.id)
-        if await owned.aupdate(**fields):
+        owned = Thread.objects.for_user(user).filter(pk=thread.id)
+        if owned.update(**fields):
             return
         try:
-            await Thread.objects.acreate(
-                id=thread.id,
-                owner=context.user,
-                created_at=to_aware_utc(thread.created_at),
-                **fields,
+            Thread.objects.create(
+                id=thread.id, owner=user, created_at=to_aware_utc(thread.created_at), **fields
             )
         except IntegrityError:
             # The id exists: ours if created concurrently, else another user's.
-            if not await owned.aupdate(**fields):
+            if not owned.update(**fields):
                 raise NotFoundError(f"Thread {thread.id} not found") from None
 
-    @releases_connections
     async def load_threads(
         self, limit: int, after: str | None, order: str, context: RequestContext
     ) -> Page[ThreadMetadata]:
+        return await run_sync(self._load_threads, limit, after, order, context.user)
+
+    def _load_threads(
+        self, limit: int, after: str | None, order: str, user: User
+    ) -> Page[ThreadMetadata]:
         size = _page_size(limit)
-        threads = Thread.objects.for_user(context.user)
+        threads = Thread.objects.for_user(user)
         desc = order == "desc"
         if after is not None:
-            cursor = await threads.filter(pk=after).values_list("created_at", flat=True).afirst()
+            cursor = threads.filter(pk=after).values_list("created_at", flat=True).first()
             if cursor is None:
                 raise NotFoundError(f"Thread {after} not found")
             if desc:
@@ -183,18 +192,17 @@ class DjangoStore(Store[RequestContext]):
                 keyset = Q(created_at__gt=cursor) | Q(created_at=cursor, id__gt=after)
             threads = threads.filter(keyset)
         ordering = ("-created_at", "-id") if desc else ("created_at", "id")
-        rows = [row async for row in threads.order_by(*ordering)[: size + 1]]
+        rows = list(threads.order_by(*ordering)[: size + 1])
         data = [thread_metadata_from_row(row) for row in rows[:size]]
         return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
 
-    @releases_connections
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         # Items and attachments go with it (CASCADE); a miss is a no-op.
-        await _shielded(Thread.objects.for_user(context.user).filter(pk=thread_id).adelete())
+        owned = Thread.objects.for_user(context.user).filter(pk=thread_id)
+        await _shielded(run_sync(owned.delete))
 
     # --- items -------------------------------------------------------------------------
 
-    @releases_connections
     async def load_thread_items(
         self,
         thread_id: str,
@@ -203,12 +211,17 @@ class DjangoStore(Store[RequestContext]):
         order: str,
         context: RequestContext,
     ) -> Page[ThreadItem]:
+        return await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+
+    def _load_thread_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, user: User
+    ) -> Page[ThreadItem]:
         size = _page_size(limit)
-        items = ThreadItemRow.objects.for_user(context.user).filter(thread_id=thread_id)
+        items = ThreadItemRow.objects.for_user(user).filter(thread_id=thread_id)
         desc = order == "desc"
         if after is not None:
             # Found only in an owned thread, so this also proves ownership.
-            cursor = await items.filter(item_id=after).values_list("created_at", "seq").afirst()
+            cursor = items.filter(item_id=after).values_list("created_at", "seq").first()
             if cursor is None:
                 raise NotFoundError(f"Item {after} not found in thread {thread_id}")
             created_at, seq = cursor
@@ -218,43 +231,33 @@ class DjangoStore(Store[RequestContext]):
                 keyset = Q(created_at__gt=created_at) | Q(created_at=created_at, seq__gt=seq)
             items = items.filter(keyset)
         ordering = ("-created_at", "-seq") if desc else ("created_at", "seq")
-        rows = [
-            data
-            async for data in items.order_by(*ordering).values_list("data", flat=True)[: size + 1]
-        ]
+        rows = list(items.order_by(*ordering).values_list("data", flat=True)[: size + 1])
         # An empty first page: tell an empty thread of ours from someone else's.
         if (
             not rows
             and after is None
-            and not await Thread.objects.for_user(context.user).filter(pk=thread_id).aexists()
+            and not Thread.objects.for_user(user).filter(pk=thread_id).exists()
         ):
             raise NotFoundError(f"Thread {thread_id} not found")
         data = [item_from_data(row) for row in rows[:size]]
         return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
 
-    @releases_connections
     async def add_thread_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext
     ) -> None:
         # Idempotent: the same item id twice keeps one row with the latest content.
-        await _shielded(self._upsert_item(thread_id, item, context))
+        await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
 
-    @releases_connections
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
-        await _shielded(self._upsert_item(thread_id, item, context))
+        await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
 
-    async def _upsert_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+    def _upsert_item(self, thread_id: str, item: ThreadItem, user: User) -> None:
         # Bumping last activity checks ownership in the same query.
-        bumped = await (
-            Thread.objects.for_user(context.user)
-            .filter(pk=thread_id)
-            .aupdate(updated_at=timezone.now())
-        )
-        if not bumped:
+        if not Thread.objects.for_user(user).filter(pk=thread_id).update(updated_at=timezone.now()):
             raise NotFoundError(f"Thread {thread_id} not found")
         row = ThreadItemRow(thread_id=thread_id, **item_row_fields(thread_id, item))
         try:
-            await ThreadItemRow.objects.abulk_create(
+            ThreadItemRow.objects.bulk_create(
                 [row],
                 update_conflicts=True,
                 unique_fields=["thread", "item_id"],
@@ -264,67 +267,54 @@ class DjangoStore(Store[RequestContext]):
             # The thread was deleted between the two statements.
             raise NotFoundError(f"Thread {thread_id} not found") from None
 
-    @releases_connections
     async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
-        data = await (
-            ThreadItemRow.objects.for_user(context.user)
-            .filter(thread_id=thread_id, item_id=item_id)
-            .values_list("data", flat=True)
-            .afirst()
+        rows = ThreadItemRow.objects.for_user(context.user).filter(
+            thread_id=thread_id, item_id=item_id
         )
+        data = await run_sync(rows.values_list("data", flat=True).first)
         if data is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
         return item_from_data(data)
 
-    @releases_connections
     async def delete_thread_item(
         self, thread_id: str, item_id: str, context: RequestContext
     ) -> None:
-        await _shielded(
-            ThreadItemRow.objects.for_user(context.user)
-            .filter(thread_id=thread_id, item_id=item_id)
-            .adelete()
+        rows = ThreadItemRow.objects.for_user(context.user).filter(
+            thread_id=thread_id, item_id=item_id
         )
+        await _shielded(run_sync(rows.delete))
 
     # --- attachments -------------------------------------------------------------------
 
-    @releases_connections
     async def save_attachment(self, attachment: AttachmentSchema, context: RequestContext) -> None:
-        await _shielded(self._save_attachment(attachment, context))
+        await _shielded(run_sync(self._save_attachment, attachment, context.user))
 
-    async def _save_attachment(self, attachment: AttachmentSchema, context: RequestContext) -> None:
+    def _save_attachment(self, attachment: AttachmentSchema, user: User) -> None:
         thread_id = attachment.thread_id
         if (
             thread_id is not None
-            and not await Thread.objects.for_user(context.user).filter(pk=thread_id).aexists()
+            and not Thread.objects.for_user(user).filter(pk=thread_id).exists()
         ):
             raise NotFoundError(f"Thread {thread_id} not found")
         fields = {"thread_id": thread_id, "data": attachment.model_dump(mode="json")}
-        owned = Attachment.objects.for_user(context.user).filter(pk=attachment.id)
-        if await owned.aupdate(**fields):
+        owned = Attachment.objects.for_user(user).filter(pk=attachment.id)
+        if owned.update(**fields):
             return
         try:
-            await Attachment.objects.acreate(id=attachment.id, owner=context.user, **fields)
+            Attachment.objects.create(id=attachment.id, owner=user, **fields)
         except IntegrityError:
-            if not await owned.aupdate(**fields):
+            if not owned.update(**fields):
                 raise NotFoundError(f"Attachment {attachment.id} not found") from None
 
-    @releases_connections
     async def load_attachment(
         self, attachment_id: str, context: RequestContext
     ) -> AttachmentSchema:
-        data = await (
-            Attachment.objects.for_user(context.user)
-            .filter(pk=attachment_id)
-            .values_list("data", flat=True)
-            .afirst()
-        )
+        rows = Attachment.objects.for_user(context.user).filter(pk=attachment_id)
+        data = await run_sync(rows.values_list("data", flat=True).first)
         if data is None:
             raise NotFoundError(f"Attachment {attachment_id} not found")
         return ATTACHMENT_ADAPTER.validate_python(data)
 
-    @releases_connections
     async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
-        await _shielded(
-            Attachment.objects.for_user(context.user).filter(pk=attachment_id).adelete()
-        )
+        rows = Attachment.objects.for_user(context.user).filter(pk=attachment_id)
+        await _shielded(run_sync(rows.delete))

@@ -38,12 +38,11 @@ from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
 from chat.context import RequestContext
 from chat.ratelimit import acheck_chat_turn
-from chat.selectors import thread_owned_by
 from chat.server import CHATKIT_REQUEST, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
 from config.errors import GENERIC_500, api_error_response, error_response
-from config.exceptions import ApiError, AuthError, BadRequest, NotFound, PayloadTooLarge
+from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -138,17 +137,17 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
     try:
         user = await authenticate_chat_request(request)
         parsed = parse_request(read_body(request))
+        server, context = get_server(), RequestContext(user=user)
         thread_id = getattr(parsed.params, "thread_id", None)
-        # The stream's 200 goes out before the SDK loads the thread: check here.
-        if thread_id is not None and not await thread_owned_by(user=user, thread_id=thread_id):
-            raise NotFound("Thread not found.")
-        streaming = is_streaming_req(parsed)
-        if streaming:
+        if thread_id is not None:
+            # The stream's 200 goes out before the SDK loads the thread: check here.
+            context.checked_thread = await server.store.load_thread(thread_id, context)
+        if is_streaming_req(parsed):
             await acheck_chat_turn(user_id=user.pk)
-        result = await get_server().process_request(parsed, RequestContext(user=user))
+        result = await server.process_request(parsed, context)
     except ApiError as exc:
         return api_error_response(exc)
-    except NotFoundError:
+    except NotFoundError:  # another user's thread is the same as none
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
     except (ValueError, NotImplementedError) as exc:
         logger.info("Refused ChatKit request: %s", type(exc).__name__)

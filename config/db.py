@@ -8,8 +8,7 @@ pool (PostgreSQL), code that awaits the model hands its connection back first.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -45,18 +44,3 @@ def _call_then_release(function: Callable[..., T], args: tuple, kwargs: dict) ->
 async def run_sync(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`sync_to_async(function)(...)` that hands pooled connections back in the same hop."""
     return await sync_to_async(_call_then_release)(function, args, kwargs)
-
-
-def releases_connections(
-    method: Callable[P, Awaitable[T]],
-) -> Callable[P, Awaitable[T]]:
-    """Decorate an async database call so it holds no connection once done."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        finally:
-            await arelease_connections()
-
-    return wrapper

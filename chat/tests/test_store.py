@@ -159,6 +159,18 @@ async def test_load_thread_of_another_user_or_missing_is_not_found(store, ctx, o
         await store.load_thread("thr_missing", ctx)
 
 
+async def test_load_thread_reuses_the_views_checked_thread_as_a_copy(store, ctx, chat_thread):
+    ctx.checked_thread = await store.load_thread(chat_thread.id, ctx)
+    await Thread.objects.filter(pk=chat_thread.id).aupdate(title="changed in the database")
+
+    served = await store.load_thread(chat_thread.id, ctx)
+    assert served.title == chat_thread.title  # no second query in the same request
+    served.title = "changed by the SDK"
+    assert ctx.checked_thread.title == chat_thread.title  # a copy, not shared
+    with pytest.raises(NotFoundError):  # other ids still go to the database, scoped
+        await store.load_thread("thr_missing", ctx)
+
+
 async def test_naive_created_at_is_local_time_and_comes_back_aware(store, ctx):
     naive = datetime.datetime.now()  # what ChatKit's server passes
     await store.save_thread(ThreadMetadata(id="thr_naive", created_at=naive), ctx)
