@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatkit.types import ThreadMetadata
+from chatkit.types import ThreadItem, ThreadMetadata
 
 from accounts.models import User
 
@@ -17,3 +17,6 @@ class RequestContext:
     # The thread the view already loaded to check ownership: the store serves the
     # SDK's own load_thread from it instead of asking the database again.
     checked_thread: ThreadMetadata | None = None
+    # The newest items of the thread last listed newest-first in this request
+    # (thread id, items, has_more); any write to that thread clears it.
+    recent_items: tuple[str, list[ThreadItem], bool] | None = None

@@ -198,6 +198,7 @@ class DjangoStore(Store[RequestContext]):
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         # Items and attachments go with it (CASCADE); a miss is a no-op.
+        context.recent_items = None
         owned = Thread.objects.for_user(context.user).filter(pk=thread_id)
         await _shielded(run_sync(owned.delete))
 
@@ -211,7 +212,20 @@ class DjangoStore(Store[RequestContext]):
         order: str,
         context: RequestContext,
     ) -> Page[ThreadItem]:
-        return await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+        newest_first = after is None and order == "desc"
+        recent = context.recent_items
+        if newest_first and recent is not None and recent[0] == thread_id:
+            _, items, more = recent
+            if limit <= len(items) or not more:
+                # The SDK re-reads the last items right after we loaded the history.
+                data = [item.model_copy(deep=True) for item in items[:limit]]
+                has_more = len(items) > limit or more
+                return Page(data=data, has_more=has_more, after=data[-1].id if data else None)
+        page = await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+        if newest_first:
+            items = [item.model_copy(deep=True) for item in page.data]
+            context.recent_items = (thread_id, items, page.has_more)
+        return page
 
     def _load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, user: User
@@ -246,9 +260,11 @@ class DjangoStore(Store[RequestContext]):
         self, thread_id: str, item: ThreadItem, context: RequestContext
     ) -> None:
         # Idempotent: the same item id twice keeps one row with the latest content.
+        context.recent_items = None
         await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        context.recent_items = None
         await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
 
     def _upsert_item(self, thread_id: str, item: ThreadItem, user: User) -> None:
@@ -279,6 +295,7 @@ class DjangoStore(Store[RequestContext]):
     async def delete_thread_item(
         self, thread_id: str, item_id: str, context: RequestContext
     ) -> None:
+        context.recent_items = None
         rows = ThreadItemRow.objects.for_user(context.user).filter(
             thread_id=thread_id, item_id=item_id
         )

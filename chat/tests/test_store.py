@@ -171,6 +171,23 @@ async def test_load_thread_reuses_the_views_checked_thread_as_a_copy(store, ctx,
         await store.load_thread("thr_missing", ctx)
 
 
+async def test_newest_items_are_reread_from_the_request_until_a_write(store, ctx, chat_thread):
+    first = user_message(chat_thread.id, "one")
+    await store.add_thread_item(chat_thread.id, first, ctx)
+    page = await store.load_thread_items(chat_thread.id, None, 30, "desc", ctx)
+    await ThreadItem.objects.filter(item_id=first.id).adelete()  # behind the store's back
+
+    again = await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)
+    assert [i.id for i in again.data] == [i.id for i in page.data] == [first.id]
+    again.data[0].content = []  # a copy: the cached item is untouched
+    assert (await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)).data[0].content
+
+    second = user_message(chat_thread.id, "two")
+    await store.add_thread_item(chat_thread.id, second, ctx)  # a write clears it
+    fresh = await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)
+    assert [i.id for i in fresh.data] == [second.id]
+
+
 async def test_naive_created_at_is_local_time_and_comes_back_aware(store, ctx):
     naive = datetime.datetime.now()  # what ChatKit's server passes
     await store.save_thread(ThreadMetadata(id="thr_naive", created_at=naive), ctx)
