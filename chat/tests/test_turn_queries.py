@@ -48,4 +48,4 @@ def test_one_turn_costs_the_same_queries_at_10_and_500_items(user):
     short = _turn_queries(user, _thread_with_items(user, 10))
     long = _turn_queries(user, _thread_with_items(user, 500))
     assert short == long, (short, long)
-    assert long <= 15, long
+    assert long <= 11, long  # an "add" turn: thread, messages, tool, hidden item
