@@ -13,6 +13,9 @@ def test_the_static_middleware_is_async_capable():
 
 @pytest.mark.django_db(transaction=True)
 async def test_static_files_are_served_under_asgi_and_other_paths_fall_through(settings):
+    # As under runserver: files come from the finders, not from collectstatic's output
+    # (pytest-django turns DEBUG off, which would make WhiteNoise read STATIC_ROOT only).
+    settings.WHITENOISE_AUTOREFRESH = settings.WHITENOISE_USE_FINDERS = True
     client = AsyncClient()
     css = await client.get("/static/css/app.css")
     assert css.status_code == HTTPStatus.OK
