@@ -9,19 +9,21 @@ from chat.offline_model import OfflineModel
 from chat.server import TodoChatKitServer, get_server
 from chat.store import DjangoStore
 
+TODO_TOOLS = {
+    "add_todo",
+    "list_todos",
+    "search_todos",
+    "complete_todo",
+    "reopen_todo",
+    "update_todo",
+    "delete_todo",
+}
+
 
 def test_the_agent_has_the_todo_tools():
     agent = build_agent()
 
-    assert {tool.name for tool in agent.tools} == {
-        "add_todo",
-        "list_todos",
-        "search_todos",
-        "complete_todo",
-        "reopen_todo",
-        "update_todo",
-        "delete_todo",
-    }
+    assert {tool.name for tool in agent.tools} == TODO_TOOLS
     assert "todo" in agent.instructions
     # Tool arguments are described to the model from the docstrings.
     add = next(tool for tool in agent.tools if tool.name == "add_todo")

@@ -94,22 +94,24 @@ def test_tool_results_are_phrased(tool, arguments, output, answer):
 # --- the Responses stream ----------------------------------------------------------
 
 
+NO_PREVIOUS = {"previous_response_id": None, "conversation_id": None, "prompt": None}
+
+
+def model_call(text: str) -> tuple[Any, ...]:
+    """The positional arguments the Agents runner passes a model, for one user message."""
+    return (
+        None,
+        [{"role": "user", "content": text}],
+        ModelSettings(),
+        [],
+        None,
+        [],
+        ModelTracing.DISABLED,
+    )
+
+
 async def stream(model: OfflineModel, text: str) -> list[Any]:
-    return [
-        event
-        async for event in model.stream_response(
-            None,
-            [{"role": "user", "content": text}],
-            ModelSettings(),
-            [],
-            None,
-            [],
-            ModelTracing.DISABLED,
-            previous_response_id=None,
-            conversation_id=None,
-            prompt=None,
-        )
-    ]
+    return [event async for event in model.stream_response(*model_call(text), **NO_PREVIOUS)]
 
 
 async def test_a_text_answer_streams_as_responses_events():
@@ -278,16 +280,7 @@ async def test_chunks_are_spread_out_by_the_configured_delay(user, settings):
 
 async def test_the_non_streaming_path_answers_the_same_way():
     response = await OfflineModel(token_delay_ms=0).get_response(
-        None,
-        [{"role": "user", "content": "complete #4"}],
-        ModelSettings(),
-        [],
-        None,
-        [],
-        ModelTracing.DISABLED,
-        previous_response_id=None,
-        conversation_id=None,
-        prompt=None,
+        *model_call("complete #4"), **NO_PREVIOUS
     )
 
     (call,) = response.output

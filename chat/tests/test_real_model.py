@@ -15,6 +15,7 @@ from chat.context import RequestContext
 from chat.server import get_server
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI
+from chat.tests.test_agent import TODO_TOOLS
 from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from todos.models import Todo
 
@@ -61,15 +62,7 @@ async def test_a_full_turn_against_the_responses_api(fake_openai, user, other_us
     assert fake_openai.requests[0].headers["authorization"] == "Bearer sk-test"
     assert (first["model"], first["stream"]) == ("gpt-test-mini", True)
     assert "todo" in first["instructions"]
-    assert {tool["name"] for tool in first["tools"]} == {
-        "add_todo",
-        "list_todos",
-        "search_todos",
-        "complete_todo",
-        "reopen_todo",
-        "update_todo",
-        "delete_todo",
-    }
+    assert {tool["name"] for tool in first["tools"]} == TODO_TOOLS
     assert first["input"][-1]["content"][0]["text"] == "I need oat milk"
     tool_output = second["input"][-1]
     assert tool_output["type"] == "function_call_output"

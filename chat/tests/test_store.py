@@ -49,39 +49,36 @@ async def item_count(thread_id: str) -> int:
     return await ThreadItem.objects.filter(thread_id=thread_id).acount()
 
 
-async def walk_threads(
-    store: DjangoStore, ctx: RequestContext, order: str, limit: int
-) -> list[str]:
-    """Every thread page by page, checking the cursor contract on each page."""
+async def walk(load_page, limit: int) -> list[str]:
+    """Every row page by page, checking the cursor contract on each page.
+
+    `load_page(after)` loads one page of at most `limit` rows after the cursor."""
     seen: list[str] = []
     after = None
     while True:
-        page = await store.load_threads(limit, after, order, ctx)
+        page = await load_page(after)
         assert len(page.data) <= limit
-        seen += [t.id for t in page.data]
+        seen += [row.id for row in page.data]
         if page.data:
             assert page.after == page.data[-1].id
         if not page.has_more:
             return seen
         assert len(page.data) == limit
         after = page.after
+
+
+async def walk_threads(
+    store: DjangoStore, ctx: RequestContext, order: str, limit: int
+) -> list[str]:
+    return await walk(lambda after: store.load_threads(limit, after, order, ctx), limit)
 
 
 async def walk_items(
     store: DjangoStore, ctx: RequestContext, thread_id: str, order: str, limit: int
 ) -> list[str]:
-    seen: list[str] = []
-    after = None
-    while True:
-        page = await store.load_thread_items(thread_id, after, limit, order, ctx)
-        assert len(page.data) <= limit
-        seen += [i.id for i in page.data]
-        if page.data:
-            assert page.after == page.data[-1].id
-        if not page.has_more:
-            return seen
-        assert len(page.data) == limit
-        after = page.after
+    return await walk(
+        lambda after: store.load_thread_items(thread_id, after, limit, order, ctx), limit
+    )
 
 
 # --- ids ---------------------------------------------------------------------------------
