@@ -113,7 +113,7 @@ def todo_create(
     title: str,
     description: str = "",
     priority: str = Priority.MEDIUM,
-    due_date: datetime.date | None = None,
+    due_date: datetime.date | str | None = None,  # a date or "YYYY-MM-DD"
     completed: bool = False,
 ) -> Todo:
     """Create a todo for `user`."""
@@ -178,7 +178,7 @@ async def atodo_create(
     title: str,
     description: str = "",
     priority: str = Priority.MEDIUM,
-    due_date: datetime.date | None = None,
+    due_date: datetime.date | str | None = None,  # a date or "YYYY-MM-DD"
     completed: bool = False,
 ) -> Todo:
     return await run_sync(
