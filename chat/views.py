@@ -38,7 +38,7 @@ from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
 from chat.context import RequestContext
 from chat.ratelimit import acheck_chat_turn
-from chat.server import CHATKIT_REQUEST, get_server
+from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
 from config.errors import GENERIC_500, api_error_response, error_response
@@ -53,7 +53,6 @@ _UNSUPPORTED = (
     ThreadsCustomActionReq,
     ThreadsSyncCustomActionReq,
 )
-STREAM_FAILED = "Sorry, something went wrong while answering. Please try again."
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -122,7 +121,7 @@ async def _guarded(result: StreamingResult) -> AsyncIterator[bytes]:
         if not isinstance(exc, NotFoundError):
             logger.exception("ChatKit stream failed")
         message = "This conversation no longer exists." if isinstance(exc, NotFoundError) else None
-        event = ErrorEvent(code="custom", message=message or STREAM_FAILED, allow_retry=True)
+        event = ErrorEvent(code="custom", message=message or MSG_FAILED, allow_retry=True)
         yield b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
 
 

@@ -28,12 +28,6 @@ def _release() -> None:
             connection.close()  # back to the pool, not a real disconnect
 
 
-async def arelease_connections() -> None:
-    """Return this request's pooled connections (no-op without a pool)."""
-    if any(_pooled(alias) for alias in connections.settings):
-        await sync_to_async(_release)()
-
-
 def _call_then_release(function: Callable[..., T], args: tuple, kwargs: dict) -> T:
     try:
         return function(*args, **kwargs)

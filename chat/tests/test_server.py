@@ -19,20 +19,16 @@ from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_messag
 from asgiref.sync import sync_to_async
 from chatkit.types import HiddenContextItem, SDKHiddenContextItem
 from django.db import connections
-from openai.types.responses import Response as OpenAIResponse
 from openai.types.responses import (
-    ResponseContentPartAddedEvent,
-    ResponseCreatedEvent,
-    ResponseOutputItemAddedEvent,
     ResponseOutputMessage,
     ResponseOutputText,
-    ResponseTextDeltaEvent,
 )
 
 from accounts.models import User
 from chat import server as chat_server
 from chat.context import RequestContext
 from chat.models import Thread
+from chat.responses_stream import stream_events
 from chat.server import TodoChatKitServer
 from chat.store import DjangoStore, wait_for_pending_writes
 from chat.tests import chatkit_client as ck
@@ -95,49 +91,23 @@ def text_stream(
     """A stream factory: an assistant message that streams `chunks`, then fails or hangs."""
 
     async def events(model_call: ModelCall) -> AsyncIterator[TResponseStreamEvent]:
-        item_id = f"msg_partial_{next(_ids)}"
-        response = OpenAIResponse(
-            id="resp_partial",
-            created_at=0,
-            model="scripted",
-            object="response",
-            output=[],
-            tool_choice="auto",
-            tools=[],
-            top_p=None,
-            parallel_tool_calls=False,
-            status="in_progress",
+        text = "".join(chunks)
+        message = ResponseOutputMessage(
+            id=f"msg_partial_{next(_ids)}",
+            type="message",
+            role="assistant",
+            status="completed",
+            content=[
+                ResponseOutputText(type="output_text", text=text, annotations=[], logprobs=[])
+            ],
         )
-        seq = itertools.count()
-        yield ResponseCreatedEvent(
-            type="response.created", response=response, sequence_number=next(seq)
-        )
-        yield ResponseOutputItemAddedEvent(
-            type="response.output_item.added",
-            item=ResponseOutputMessage(
-                id=item_id, type="message", role="assistant", status="in_progress", content=[]
-            ),
-            output_index=0,
-            sequence_number=next(seq),
-        )
-        yield ResponseContentPartAddedEvent(
-            type="response.content_part.added",
-            item_id=item_id,
-            output_index=0,
-            content_index=0,
-            part=ResponseOutputText(type="output_text", text="", annotations=[], logprobs=[]),
-            sequence_number=next(seq),
-        )
-        for chunk in chunks:
-            yield ResponseTextDeltaEvent(
-                type="response.output_text.delta",
-                item_id=item_id,
-                output_index=0,
-                content_index=0,
-                delta=chunk,
-                logprobs=[],
-                sequence_number=next(seq),
-            )
+        # The real event sequence, cut off after the last text chunk.
+        for event in stream_events(
+            message, response_id="resp_partial", chunks=chunks, model="scripted"
+        ):
+            if event.type == "response.output_text.done":
+                break
+            yield event
         if hang is not None:
             await hang.wait()
         if then is not None:
