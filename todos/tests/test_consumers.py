@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIS_HOST = "redis://127.0.0.1:6379/0"
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")
 SENTINEL_TITLE = "sentinel: nothing else was queued before me"
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
@@ -77,7 +78,7 @@ async def connect(channel_layer) -> AsyncIterator[Connect]:
     async def open_socket(
         *, user: User | None = None, token: str | None = None, cookie: bytes | None = None
     ) -> WebsocketCommunicator:
-        headers = [ORIGIN]
+        headers = [ORIGIN, HOST]
         if user is not None:
             cookie = await session_cookie(user)
         if cookie is not None:

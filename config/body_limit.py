@@ -1,0 +1,108 @@
+"""An ASGI guard in front of Django: request bodies over the limit are 413.
+
+Django's ASGIHandler reads (and spools to disk) the whole body before any view
+or middleware runs, so the limit is enforced here, before Django:
+- a declared `Content-Length` over the limit is answered at once, and the body
+  is never read;
+- a body without one (chunked) is counted as it streams; past the limit, Django
+  is told the client went away (it then stops reading and sends nothing) and
+  this guard answers 413.
+
+The limit is `CHATKIT_MAX_BODY_BYTES` for every path; `BODY_LIMIT_OVERRIDES`
+({path prefix: bytes}) raises it where an endpoint takes bigger bodies (uploads).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+
+from config.errors import error_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def body_limit_for(path: str) -> int:
+    """The largest body accepted on `path`, in bytes."""
+    limit = int(settings.CHATKIT["MAX_BODY_BYTES"])
+    for prefix, override in getattr(settings, "BODY_LIMIT_OVERRIDES", {}).items():
+        if path.startswith(prefix):
+            limit = max(limit, int(override))
+    return limit
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or []:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def send_too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        error_body("payload_too_large", f"Request body is larger than {limit} bytes.")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """413 `payload_too_large` for bodies over the limit, before Django reads them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = body_limit_for(scope.get("path", ""))
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            return await send_too_large(send, limit)
+
+        received = 0
+        too_large = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    # Django stops reading on a disconnect and answers nothing.
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, tracking_send)
+        if too_large and not started:
+            await send_too_large(send, limit)
