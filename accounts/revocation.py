@@ -124,4 +124,6 @@ def _revoke_on_deactivation(*, instance: User, created: bool, **kwargs: Any) -> 
     was_active = getattr(instance, "_loaded_active", None)
     if not created and was_active and not instance.is_active:
         revoke_user_secrets(user_id=instance.pk)
+        # Keep the instance current: a later full save() must not write the old value back.
+        instance.refresh_from_db(fields=["secret_generation"])
     instance._loaded_active = instance.is_active
