@@ -106,3 +106,65 @@ class BodyLimitMiddleware:
         await self.app(scope, counting_receive, tracking_send)
         if too_large and not started:
             await send_too_large(send, limit)
+
+
+# --- daphne ----------------------------------------------------------------------
+# Daphne (Twisted) reads a whole request body, to memory or a temporary file,
+# before it calls the application, so the guard above would only run after a
+# 400 MB upload. This hooks Twisted's body callbacks on daphne's request class
+# (`gotLength` once the headers are in, `handleContentChunk` per chunk: both part
+# of Twisted's IRequest interface) to answer 413 and close at once. The limit
+# there is the largest one of any path; the ASGI guard applies each path's own.
+
+
+def _largest_limit() -> int:
+    overrides = getattr(settings, "BODY_LIMIT_OVERRIDES", {}).values()
+    return max([int(settings.CHATKIT["MAX_BODY_BYTES"]), *(int(v) for v in overrides)])
+
+
+def _refuse_daphne_request(request: Any) -> None:
+    limit = _largest_limit()
+    body = json.dumps(
+        error_body("payload_too_large", f"Request body is larger than {limit} bytes.")
+    ).encode()
+    head = (
+        "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    request.channel_refused = True
+    transport = request.channel.transport if request.channel is not None else None
+    if transport is not None:
+        transport.write(head + body)
+        transport.loseConnection()
+
+
+def install_daphne_body_guard() -> None:
+    """Idempotent; a no-op without daphne."""
+    try:
+        from daphne.http_protocol import WebRequest
+    except ImportError:  # pragma: no cover - daphne is a dependency
+        return
+    if getattr(WebRequest, "body_guard_installed", False):
+        return
+    got_length, handle_chunk = WebRequest.gotLength, WebRequest.handleContentChunk
+
+    def guarded_got_length(self: Any, length: int | None) -> None:
+        self.body_received = 0
+        if length is not None and length > _largest_limit():
+            self.content = None
+            _refuse_daphne_request(self)
+            return
+        got_length(self, length)
+
+    def guarded_handle_chunk(self: Any, data: bytes) -> None:
+        if getattr(self, "channel_refused", False):
+            return
+        self.body_received = getattr(self, "body_received", 0) + len(data)
+        if self.body_received > _largest_limit():
+            _refuse_daphne_request(self)
+            return
+        handle_chunk(self, data)
+
+    WebRequest.gotLength = guarded_got_length  # type: ignore[method-assign]
+    WebRequest.handleContentChunk = guarded_handle_chunk  # type: ignore[method-assign]
+    WebRequest.body_guard_installed = True  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.checks import debug_with_real_better_auth
+from config.body_limit import install_daphne_body_guard
 from config.logredact import install_access_log_redaction
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def check_static_collected() -> None:
 
 def check_start_up() -> None:
     install_access_log_redaction()
+    install_daphne_body_guard()
     check_static_collected()
     for warning in debug_with_real_better_auth():
         logger.warning("%s %s", warning.msg, warning.hint)

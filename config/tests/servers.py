@@ -65,15 +65,21 @@ def start_server(
     server: str = "daphne",
     port: int | None = None,
     ready_timeout: float = 30.0,
+    access_log: bool = False,
 ) -> ServerProcess:
-    """Start `daphne config.asgi:application` (or uvicorn) and wait for /healthz."""
+    """Start `daphne config.asgi:application` (or uvicorn, or `manage.py runserver`)
+    and wait for /healthz. Daphne and runserver always write their access log;
+    uvicorn only with `access_log=True`."""
     port = port or free_port()
     if server == "daphne":
         cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
         cmd.append("config.asgi:application")
+    elif server == "runserver":
+        cmd = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     else:
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application"]
-        cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        cmd += ["--host", "127.0.0.1", "--port", str(port)]
+        cmd += [] if access_log else ["--no-access-log"]
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
     log_path = log_dir / f"{server}-{port}.log"
     log_file = log_path.open("wb")
@@ -147,8 +153,15 @@ def run_server(transactional_db, server_env, tmp_path) -> Iterator[Callable[...,
     """Factory: `run_server(env={...}, server="daphne")` → a running ServerProcess."""
     started: list[ServerProcess] = []
 
-    def start(*, env: dict[str, str] | None = None, server: str = "daphne") -> ServerProcess:
-        proc = start_server(env={**server_env, **(env or {})}, log_dir=tmp_path, server=server)
+    def start(
+        *, env: dict[str, str] | None = None, server: str = "daphne", access_log: bool = False
+    ) -> ServerProcess:
+        proc = start_server(
+            env={**server_env, **(env or {})},
+            log_dir=tmp_path,
+            server=server,
+            access_log=access_log,
+        )
         started.append(proc)
         return proc
 
