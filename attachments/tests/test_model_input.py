@@ -14,7 +14,6 @@ import pytest
 from attachments.tests import client as ac
 from attachments.tests.samples import pdf_with_text
 from chat.tests.fake_openai import FakeOpenAI, RecordedRequest
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
