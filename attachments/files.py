@@ -11,6 +11,7 @@ TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv"})
 PDF_TYPE = "application/pdf"
 ALLOWED_TYPES = IMAGE_TYPES | TEXT_TYPES | {PDF_TYPE}
 
+MAX_PER_MESSAGE = 10
 NAME_MAX_CHARS = 120
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*;]')
 

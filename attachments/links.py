@@ -4,12 +4,15 @@ attachment and one user; an `<img>` or an upload can send no bearer token."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from chatkit.types import ImageAttachment
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from pydantic import AnyUrl
 
 Purpose = Literal["upload", "preview"]
 _SALT = "attachments.link."
@@ -59,3 +62,17 @@ def absolute_url(purpose: Purpose, *, base_url: str, attachment_id: str, user_id
     path = reverse(f"attachment-{purpose}", args=[attachment_id])
     token = sign(purpose, attachment_id=attachment_id, user_id=user_id)
     return f"{base_url.rstrip('/')}{path}?token={token}"
+
+
+def refresh_previews(items: Iterable[Any], *, base_url: str, user_id: int) -> None:
+    """Fresh preview links on the images of loaded items: those stored with a
+    message expire, and a conversation reopened later must still show them."""
+    if not base_url:
+        return
+    for item in items:
+        for attachment in getattr(item, "attachments", None) or ():
+            if isinstance(attachment, ImageAttachment):
+                url = absolute_url(
+                    "preview", base_url=base_url, attachment_id=attachment.id, user_id=user_id
+                )
+                attachment.preview_url = AnyUrl(url)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Sum
 
 from accounts.models import User
+from attachments.files import MAX_PER_MESSAGE
 from attachments.models import AttachmentFile, Status
 from attachments.storage import attachment_storage
 from config.db import run_sync
@@ -30,6 +31,8 @@ def attachment_check_sendable(
     ids = list(dict.fromkeys(attachment_ids))
     if not ids:
         return
+    if len(ids) > MAX_PER_MESSAGE:
+        raise BadRequest(f"At most {MAX_PER_MESSAGE} attachments per message.")
     rows = {
         row.attachment_id: row
         for row in AttachmentFile.objects.for_user(user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 from chatkit.types import AudioInput, TranscriptionResult
 from django.conf import settings
 
@@ -25,8 +26,11 @@ async def transcribe_audio(audio: AudioInput) -> TranscriptionResult:
         raise BadRequest("The recording is empty.")
     from chat.agent import get_openai_client  # the model's client: same key, base URL, timeout
 
-    result = await get_openai_client().audio.transcriptions.create(
-        model=settings.ATTACHMENTS["TRANSCRIBE_MODEL"],
-        file=(f"dictation.{extension}", audio.data, audio.media_type),
-    )
+    try:
+        result = await get_openai_client().audio.transcriptions.create(
+            model=settings.ATTACHMENTS["TRANSCRIBE_MODEL"],
+            file=(f"dictation.{extension}", audio.data, audio.media_type),
+        )
+    except openai.BadRequestError as exc:  # audio the provider can't read
+        raise BadRequest("That recording could not be transcribed. Please try again.") from exc
     return TranscriptionResult(text=result.text)

@@ -29,6 +29,7 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from accounts.models import User
+from attachments.links import refresh_previews
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
@@ -222,6 +223,8 @@ class DjangoStore(Store[RequestContext]):
                 has_more = len(items) > limit or more
                 return Page(data=data, has_more=has_more, after=data[-1].id if data else None)
         page = await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+        # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
+        refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
             items = [item.model_copy(deep=True) for item in page.data]
             context.recent_items = (thread_id, items, page.has_more)

@@ -285,7 +285,7 @@ STORAGES = {
 # point its BACKEND at django-storages (e.g. "storages.backends.s3.S3Storage") in production.
 STORAGES["attachments"] = {
     "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": str(VAR_DIR / "attachments")},
+    "OPTIONS": {"location": env("ATTACHMENTS_DIR", str(VAR_DIR / "attachments"))},
 }
 ATTACHMENTS = {
     "MAX_BYTES": env_int("CHATKIT_ATTACHMENT_MAX_BYTES", 10485760),

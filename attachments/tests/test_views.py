@@ -8,6 +8,8 @@ import pytest
 
 from attachments import links
 from attachments.tests import client as ac
+from chat.models import ThreadItem
+from chat.tests import chatkit_client as ck
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,3 +65,20 @@ async def test_files_have_no_preview_and_pending_images_none_yet(async_client, u
     pending = await ac.create(async_client, bearer(user), "p.png", png, "image/png")
     response = await async_client.get(pending["preview_url"])
     assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+async def test_listing_items_hands_out_fresh_preview_links(async_client, user, bearer, png):
+    headers = bearer(user)
+    image = await ac.attach(async_client, headers, "p.png", png, "image/png")
+    events = await ac.turn(async_client, ac.create_thread_with("look", [image["id"]]), headers)
+    # The link stored with the message has long expired.
+    row = await ThreadItem.objects.aget(item_id=events[1].item.id)
+    row.data["attachments"][0]["preview_url"] = "http://testserver/expired"
+    await row.asave()
+
+    listed = await ac.chatkit(async_client, ck.list_items(events[0].thread.id), headers)
+
+    fresh = listed.json()["data"][0]["attachments"][0]["preview_url"]
+    assert fresh.startswith(f"http://testserver/api/attachments/{image['id']}/preview?token=")
+    response = await async_client.get(fresh)
+    assert response.status_code == HTTPStatus.OK
