@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
 from chat.context import RequestContext
+from chat.heartbeat import with_heartbeat
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
@@ -156,7 +157,9 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
     if isinstance(result, StreamingResult):
         return StreamingHttpResponse(
-            _guarded(result), content_type="text/event-stream", headers=STREAM_HEADERS
+            with_heartbeat(_guarded(result)),
+            content_type="text/event-stream",
+            headers=STREAM_HEADERS,
         )
     return HttpResponse(result.json, content_type="application/json")
 
