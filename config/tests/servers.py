@@ -79,10 +79,11 @@ def start_server(
     server: str = "daphne",
     port: int | None = None,
     ready_timeout: float = 30.0,
+    command: list[str] | None = None,
 ) -> ServerProcess:
-    """Start `daphne config.asgi:application` (or uvicorn) and wait for /healthz."""
+    """Start `daphne config.asgi:application` (or uvicorn, or `command`) and wait for /healthz."""
     port = port or free_port()
-    cmd = server_command(server, port)
+    cmd = command or server_command(server, port)
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
     log_path = log_dir / f"{server}-{port}.log"
     log_file = log_path.open("wb")
