@@ -35,6 +35,7 @@ from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
 from attachments.selectors import acheck_message_attachments
 from chat.context import RequestContext
+from chat.heartbeat import with_heartbeat
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
@@ -150,7 +151,9 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
     if isinstance(result, StreamingResult):
         return StreamingHttpResponse(
-            _guarded(result), content_type="text/event-stream", headers=STREAM_HEADERS
+            with_heartbeat(_guarded(result)),
+            content_type="text/event-stream",
+            headers=STREAM_HEADERS,
         )
     return HttpResponse(result.json, content_type="application/json")
 

@@ -104,6 +104,9 @@ CHATKIT = {
     # Items of recent history sent to the model on each turn.
     "HISTORY_ITEMS": 30,
     "DOMAIN_KEY": env("CHATKIT_DOMAIN_KEY", "domain_pk_localhost_dev"),
+    # An SSE comment after this many seconds of silence keeps proxies from cutting
+    # a turn while the model thinks (chat/heartbeat.py); 0 turns it off.
+    "HEARTBEAT_SECONDS": float(env("CHATKIT_HEARTBEAT_SECONDS", "15") or 15),
 }
 # The ChatKit web component's script; the built-in page falls back to its own
 # client when it cannot load (offline, blocked). Tests point it at a stub.
