@@ -298,6 +298,8 @@ ATTACHMENTS = {
     "ORPHAN_HOURS": 24,  # created, never sent: purge_threads removes them after this
     "MODEL_TEXT_CHARS": 20000,  # text of one file the model is shown, at most
     "TRANSCRIBE_MODEL": env("CHATKIT_TRANSCRIBE_MODEL", "gpt-4o-mini-transcribe"),
+    # Links are built on the request's host; this only when there is no request.
+    "FALLBACK_BASE_URL": "http://localhost:8000/",
 }
 
 # --- Security (production) --------------------------------------------------------
