@@ -43,7 +43,7 @@ from django.dispatch import receiver
 from openai.types.responses import EasyInputMessageParam
 from pydantic import TypeAdapter
 
-from attachments.model_input import attachment_input, label_images
+from attachments.model_input import attachment_input, user_message_input
 from attachments.store import DjangoAttachmentStore
 from attachments.transcribe import transcribe_audio
 from chat.agent import MAX_TURNS, build_agent, get_run_config
@@ -94,8 +94,7 @@ class TodoThreadItemConverter(ThreadItemConverter):
     async def user_message_to_input(
         self, item: UserMessageItem, is_last_message: bool = True
     ) -> TResponseInputItem | list[TResponseInputItem] | None:
-        converted = await super().user_message_to_input(item, is_last_message)
-        return label_images(converted, item.attachments)
+        return await user_message_input(super().user_message_to_input, item, is_last_message)
 
 
 def thread_title(message: UserMessageItem) -> str | None:
