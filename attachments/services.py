@@ -100,15 +100,26 @@ def attachment_create(
 
 
 def attachment_upload(
-    *, attachment_id: str, token: str, content: IO[bytes], size: int
+    *,
+    attachment_id: str,
+    token: str,
+    content: IO[bytes],
+    size: int,
+    signed_in_user_id: int | None = None,
 ) -> AttachmentSchema:
-    """Store the bytes sent to a signed upload link (once, for its user, in time)."""
+    """Store the bytes sent to a signed upload link (once, for its user, in time).
+
+    `signed_in_user_id`: the page's session user, if any; a link of another user's is
+    not found for them.
+    """
     try:
         claims = links.verify("upload", token, attachment_id=attachment_id)
     except links.LinkExpired as exc:
         raise BadRequest("This upload link has expired: attach the file again.") from exc
     except links.LinkInvalid as exc:
         raise NotFound("Not found.") from exc
+    if signed_in_user_id is not None and signed_in_user_id != claims.user_id:
+        raise NotFound("Not found.")
     file = (
         AttachmentFile.objects.filter(attachment_id=attachment_id, owner_id=claims.user_id)
         .select_related("attachment")
