@@ -84,16 +84,23 @@ def file_input(file: AttachmentFile) -> ResponseInputTextParam | ResponseInputIm
     return _text(f"{heading}: this type of file can't be read.")
 
 
-def _attachment_input(attachment_id: str, name: str) -> Any:
+def _attachment_input(attachment_id: str, kind: str, name: str, mime_type: str) -> Any:
+    gone = _text(f"{label(kind, name, mime_type)}: it is no longer available.")
     file = selectors.attachment_uploaded(attachment_id=attachment_id)
     if file is None:
-        return _text(f"[The attachment “{name}” is no longer available.]")
-    return file_input(file)
+        return gone
+    try:
+        return file_input(file)
+    except FileNotFoundError:  # its bytes were lost from storage
+        logger.warning("Attachment %s has no bytes in storage", attachment_id)
+        return gone
 
 
 async def attachment_input(attachment: Attachment) -> Any:
     """`ThreadItemConverter.attachment_to_message_content` for our attachments."""
-    return await run_sync(_attachment_input, attachment.id, attachment.name)
+    return await run_sync(
+        _attachment_input, attachment.id, attachment.type, attachment.name, attachment.mime_type
+    )
 
 
 def label_images(

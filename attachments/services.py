@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import IO
 
 from chatkit.types import Attachment as AttachmentSchema
@@ -78,7 +79,7 @@ def attachment_create(
         raise PayloadTooLarge(f"Attachments can be at most {_mib(limits['MAX_BYTES'])}.")
     with transaction.atomic():
         # One announcement at a time per user, so two can't both squeeze under the quota.
-        User.objects.select_for_update().filter(pk=user.pk).exists()
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         if attachment_usage_bytes(user=user) + size > limits["QUOTA_BYTES"]:
             raise PayloadTooLarge(
                 f"Your attachments would use more than {_mib(limits['QUOTA_BYTES'])}: "
@@ -138,7 +139,9 @@ def attachment_upload(
         raise BadRequest(f"The file's content is not {file.mime_type}.")
     content.seek(0)
     storage = attachment_storage()
-    stored_name = storage.save(f"{claims.user_id}/{attachment_id}", File(content))
+    # A name of its own per attempt: a racing second upload can't overwrite these bytes.
+    name = f"{claims.user_id}/{attachment_id}-{uuid.uuid4().hex[:12]}"
+    stored_name = storage.save(name, File(content))
     claimed = AttachmentFile.objects.filter(pk=attachment_id, status=Status.PENDING).update(
         status=Status.UPLOADED, storage_name=stored_name, size=size, uploaded_at=timezone.now()
     )

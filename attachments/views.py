@@ -107,9 +107,11 @@ def preview(request: HttpRequest, attachment_id: str) -> HttpResponse:
     file = selectors.attachment_for_preview(attachment_id=attachment_id, user_id=claims.user_id)
     if file is None or file.kind != "image":
         return _not_found()
-    response = FileResponse(
-        attachment_storage().open(file.storage_name, "rb"), content_type=file.mime_type
-    )
+    try:
+        content = attachment_storage().open(file.storage_name, "rb")
+    except FileNotFoundError:
+        return _not_found()
+    response = FileResponse(content, content_type=file.mime_type)
     response["Content-Disposition"] = content_disposition_header(False, file.name)
     response["Cache-Control"] = "private, max-age=3600"
     for name, value in PREVIEW_HEADERS.items():
