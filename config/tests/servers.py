@@ -20,6 +20,26 @@ from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
+# Pending connections the kernel queues before the server accepts them. Twisted's
+# default (50) overflows when hundreds of clients connect at once (a deploy, a
+# benchmark level): the kernel drops the handshake and clients see a read error.
+LISTEN_BACKLOG = 2048
+
+
+def server_command(
+    server: str, port: int, *, app: str = "config.asgi:application", access_log: bool = False
+) -> list[str]:
+    """The daphne or uvicorn command line we ship (see scripts/prod-start.sh), on loopback;
+    or `manage.py runserver` (daphne's, for development)."""
+    if server == "daphne":
+        endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}"
+        return [sys.executable, "-m", "daphne", "-e", endpoint, app]
+    if server == "runserver":
+        return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    quiet = [] if access_log else ["--no-access-log"]
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--backlog", str(LISTEN_BACKLOG), *quiet]  # fmt: skip
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -65,21 +85,14 @@ def start_server(
     server: str = "daphne",
     port: int | None = None,
     ready_timeout: float = 30.0,
+    command: list[str] | None = None,
     access_log: bool = False,
 ) -> ServerProcess:
-    """Start `daphne config.asgi:application` (or uvicorn, or `manage.py runserver`)
-    and wait for /healthz. Daphne and runserver always write their access log;
-    uvicorn only with `access_log=True`."""
+    """Start `daphne config.asgi:application` (or uvicorn, runserver, or `command`) and
+    wait for /healthz. Daphne and runserver write their access log; uvicorn only with
+    `access_log=True`."""
     port = port or free_port()
-    if server == "daphne":
-        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        cmd.append("config.asgi:application")
-    elif server == "runserver":
-        cmd = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
-    else:
-        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application"]
-        cmd += ["--host", "127.0.0.1", "--port", str(port)]
-        cmd += [] if access_log else ["--no-access-log"]
+    cmd = command or server_command(server, port, access_log=access_log)
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
     log_path = log_dir / f"{server}-{port}.log"
     log_file = log_path.open("wb")
