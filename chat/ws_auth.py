@@ -81,8 +81,20 @@ def _own_origin(scope: dict[str, Any]) -> tuple[str, str, int] | None:
     domain, _ = split_domain_port(host_header)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
         return None
-    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    return _origin_tuple(f"{scheme}://{host_header}")
+    return _origin_tuple(f"{_scheme(scope, headers)}://{host_header}")
+
+
+def _scheme(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    """http or https, as Django's `request.is_secure()` decides it: the proxy's header
+    named by SECURE_PROXY_SSL_HEADER when configured (production), else the scope's."""
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy_header:
+        name, secure_value = proxy_header
+        value = headers.get(name.removeprefix("HTTP_").lower().replace("_", "-").encode())
+        if value is not None:
+            first = value.decode("latin-1").split(",", 1)[0].strip()
+            return "https" if first == secure_value else "http"
+    return "https" if scope.get("scheme") in ("wss", "https") else "http"
 
 
 def origin_allowed(scope: dict[str, Any]) -> bool:

@@ -444,3 +444,29 @@ async def test_any_host_setting_does_not_make_any_origin_allowed(
     communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
     assert (await communicator.connect(timeout=5))[0] is False
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("forwarded_proto", "origin", "allowed"),
+    [
+        ("https", "https://localhost", True),
+        ("https", "http://localhost", False),
+        ("http", "https://localhost", False),
+    ],
+)
+async def test_behind_a_tls_proxy_the_own_origin_is_https(
+    channel_layer, user: User, settings, forwarded_proto: str, origin: str, allowed: bool
+) -> None:
+    # As in production (DJANGO_DEBUG=0): Django trusts the proxy's X-Forwarded-Proto.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    cookie = await session_cookie(user)
+    headers = [
+        (b"origin", origin.encode()),
+        HOST,
+        (b"x-forwarded-proto", forwarded_proto.encode()),
+        (b"cookie", cookie),
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    await communicator.disconnect()
+    assert connected is allowed
