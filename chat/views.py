@@ -22,6 +22,7 @@ from chatkit.types import (
     ErrorEvent,
     InputTranscribeReq,
     ThreadsCustomActionReq,
+    ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
     is_streaming_req,
 )
@@ -36,11 +37,13 @@ from rest_framework.views import APIView
 
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
+from chat.actions import check_action_request
 from chat.context import RequestContext
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
+from chat.turns import idempotency_key
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
 
@@ -50,8 +53,6 @@ _UNSUPPORTED = (
     AttachmentsCreateReq,
     AttachmentsDeleteReq,
     InputTranscribeReq,
-    ThreadsCustomActionReq,
-    ThreadsSyncCustomActionReq,
 )
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -141,6 +142,11 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         if thread_id is not None:
             # The stream's 200 goes out before the SDK loads the thread: check here.
             context.checked_thread = await server.store.load_thread(thread_id, context)
+        if isinstance(parsed, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
+            # A bad action is a 400 (a foreign or missing item a 404) before any stream.
+            await check_action_request(server.store, parsed.params, context)
+        context.rerun = isinstance(parsed, ThreadsRetryAfterItemReq)
+        context.idempotency_key = idempotency_key(request, parsed)
         if is_streaming_req(parsed):
             await acheck_chat_turn(user_id=user.pk)
         result = await server.process_request(parsed, context)

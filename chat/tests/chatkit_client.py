@@ -5,25 +5,35 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatkit.actions import Action
 from chatkit.types import (
+    FeedbackKind,
     InferenceOptions,
+    ItemFeedbackParams,
+    ItemsFeedbackReq,
     ItemsListParams,
     ItemsListReq,
     ThreadAddUserMessageParams,
     ThreadCreateParams,
+    ThreadCustomActionParams,
     ThreadDeleteParams,
     ThreadGetByIdParams,
     ThreadListParams,
+    ThreadRetryAfterItemParams,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
+    ThreadsCustomActionReq,
     ThreadsDeleteReq,
     ThreadsGetByIdReq,
     ThreadsListReq,
+    ThreadsRetryAfterItemReq,
+    ThreadsSyncCustomActionReq,
     ThreadStreamEvent,
     ThreadsUpdateReq,
     ThreadUpdateParams,
     UserMessageInput,
     UserMessageTextContent,
+    WidgetItem,
 )
 from pydantic import BaseModel, TypeAdapter
 
@@ -52,6 +62,26 @@ def add_message(thread_id: str, text: str) -> bytes:
             params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input(text))
         )
     )
+
+
+def custom_action(
+    thread_id: str, item_id: str | None, action_type: str, payload: Any = None, *, sync=False
+) -> bytes:
+    params = ThreadCustomActionParams(
+        thread_id=thread_id, item_id=item_id, action=Action(type=action_type, payload=payload)
+    )
+    request = ThreadsSyncCustomActionReq if sync else ThreadsCustomActionReq
+    return _dump(request(params=params))
+
+
+def retry_after(thread_id: str, item_id: str) -> bytes:
+    params = ThreadRetryAfterItemParams(thread_id=thread_id, item_id=item_id)
+    return _dump(ThreadsRetryAfterItemReq(params=params))
+
+
+def feedback(thread_id: str, item_ids: list[str], kind: FeedbackKind) -> bytes:
+    params = ItemFeedbackParams(thread_id=thread_id, item_ids=item_ids, kind=kind)
+    return _dump(ItemsFeedbackReq(params=params))
 
 
 def list_threads(limit: int = 20, order: str = "desc", after: str | None = None) -> bytes:
@@ -89,3 +119,15 @@ def assistant_text(events: list[Any]) -> str:
         e for e in events if e.type == "thread.item.done" and e.item.type == "assistant_message"
     ]
     return "".join(part.text for event in done for part in event.item.content)
+
+
+def widget_item(events: list[Any]) -> Any:
+    """The (last) widget item a stream finished."""
+    done = [e for e in events if e.type == "thread.item.done" and e.item.type == "widget"]
+    assert done, [e.type for e in events]
+    return done[-1].item
+
+
+def widget_from_data(data: dict[str, Any]) -> WidgetItem:
+    """A stored widget item's JSON, validated as the SDK's WidgetItem."""
+    return TypeAdapter(WidgetItem).validate_python(data)
