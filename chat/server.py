@@ -24,6 +24,7 @@ from chatkit.types import (
     AssistantMessageItem,
     ChatKitReq,
     ClientEffectEvent,
+    FeedbackKind,
     HiddenContextItem,
     SDKHiddenContextItem,
     SyncCustomActionResponse,
@@ -57,10 +58,13 @@ from chat.agent import MAX_TURNS, build_agent, get_run_config
 from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter, note
 from chat.ledger import TurnLedger, aeffects_for
+from chat.models import Thread
+from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.tools import dumps
 from chat.turns import one_turn_at_a_time
 from chat.widgets import CHAT_RETRY, error_card, error_card_used, retry_target
+from config.db import run_sync
 from todos.exceptions import TodoNotFound
 
 logger = logging.getLogger(__name__)
@@ -370,6 +374,24 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         context.rerun = True
         async for event in self.respond(thread, message, context):
             yield event
+
+    async def add_feedback(
+        self,
+        thread_id: str,
+        item_ids: list[str],
+        feedback: FeedbackKind,
+        context: RequestContext,
+    ) -> None:
+        try:
+            await run_sync(
+                feedback_record,
+                user=context.user,
+                thread_id=thread_id,
+                item_ids=item_ids,
+                kind=feedback,
+            )
+        except Thread.DoesNotExist:
+            raise NotFoundError(f"Thread {thread_id} not found") from None
 
     @staticmethod
     def _failure(exc: Exception, message: str) -> CustomStreamError:
