@@ -35,6 +35,7 @@ from chatkit.types import (
     ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     UserMessageItem,
     UserMessageTextContent,
@@ -173,6 +174,8 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> StreamingResult | NonStreamingResult:
         """`process` for a request the caller has already validated."""
         if is_streaming_req(request):
+            # A retry runs its user message again: the tools consult the ledger.
+            context.rerun = isinstance(request, ThreadsRetryAfterItemReq)
             stream = functools.partial(self._process_streaming, request, context)
             return StreamingResult(one_turn_at_a_time(self.store, request, context, stream))
         return NonStreamingResult(await self._process_non_streaming(request, context))

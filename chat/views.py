@@ -22,7 +22,6 @@ from chatkit.types import (
     ErrorEvent,
     InputTranscribeReq,
     ThreadsCustomActionReq,
-    ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
     is_streaming_req,
 )
@@ -145,7 +144,6 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         if isinstance(parsed, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
             # A bad action is a 400 (a foreign or missing item a 404) before any stream.
             await check_action_request(server.store, parsed.params, context)
-        context.rerun = isinstance(parsed, ThreadsRetryAfterItemReq)
         context.idempotency_key = idempotency_key(request, parsed)
         if is_streaming_req(parsed):
             await acheck_chat_turn(user_id=user.pk)

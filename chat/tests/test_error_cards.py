@@ -3,7 +3,6 @@ event); its "Try again" reruns the turn once, without redoing its todo changes."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from chat import server as chat_server
 from chat.context import RequestContext
 from chat.tests import chatkit_client as ck
-from chat.tests.fake_openai import FakeOpenAI
 from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
     call,
     close_db_connections,
@@ -114,19 +112,6 @@ async def test_a_retry_payload_that_names_another_message_is_refused(user):
 # --- through /chatkit, against the fake OpenAI endpoint -------------------------------
 
 
-@pytest.fixture
-def fake_openai(settings) -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI(todo_title="feed cat").start()
-    settings.CHATKIT = {
-        **settings.CHATKIT,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "MODEL": "gpt-test-mini",
-    }
-    yield fake
-    fake.stop()
-
-
 @pytest.mark.parametrize(
     ("mode", "expected", "todos_after_failure"),
     [
@@ -136,11 +121,11 @@ def fake_openai(settings) -> Iterator[FakeOpenAI]:
     ],
 )
 async def test_provider_failures_leave_a_card_whose_try_again_works(
-    async_client, user, bearer, fake_openai, settings, mode, expected, todos_after_failure
+    async_client, user, bearer, cat_openai, settings, mode, expected, todos_after_failure
 ):
     if mode == "hang":
         settings.CHATKIT = {**settings.CHATKIT, "MODEL_TIMEOUT_SECONDS": 0.5}
-    fake_openai.mode = mode
+    cat_openai.mode = mode
     headers = bearer(user)
 
     events = await stream(async_client, ck.create_thread("add feed cat"), headers)
@@ -153,7 +138,7 @@ async def test_provider_failures_leave_a_card_whose_try_again_works(
     items = (await post(async_client, ck.list_items(thread_id), headers)).json()["data"]
     assert [i["id"] for i in items if i["type"] == "widget"] == [card.id]
 
-    fake_openai.mode = "script"
+    cat_openai.mode = "script"
     settings.CHATKIT = {**settings.CHATKIT, "MODEL_TIMEOUT_SECONDS": 60}
     target = retry_target(card.widget)
     body = ck.custom_action(thread_id, card.id, CHAT_RETRY, {"item_id": target})
