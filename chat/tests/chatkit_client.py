@@ -32,6 +32,7 @@ from chatkit.types import (
     ThreadsUpdateReq,
     ThreadUpdateParams,
     UserMessageInput,
+    UserMessageTagContent,
     UserMessageTextContent,
     WidgetItem,
 )
@@ -52,14 +53,28 @@ def user_input(text: str) -> UserMessageInput:
     )
 
 
-def create_thread(text: str) -> bytes:
-    return _dump(ThreadsCreateReq(params=ThreadCreateParams(input=user_input(text))))
+def tag(text: str, data: dict[str, Any], tag_id: str = "tag_1") -> UserMessageTagContent:
+    """A ChatKit entity tag (`input_tag`), as the composer sends one."""
+    return UserMessageTagContent(id=tag_id, text=text, data=data, interactive=True)
 
 
-def add_message(thread_id: str, text: str) -> bytes:
+def user_input_parts(content: str | list[Any]) -> UserMessageInput:
+    if isinstance(content, str):
+        return user_input(content)
+    parts = [UserMessageTextContent(text=p) if isinstance(p, str) else p for p in content]
+    return UserMessageInput(content=parts, attachments=[], inference_options=InferenceOptions())
+
+
+def create_thread(text: str | list[Any]) -> bytes:
+    """threads.create; `text` may be a list of strings and tags."""
+    return _dump(ThreadsCreateReq(params=ThreadCreateParams(input=user_input_parts(text))))
+
+
+def add_message(thread_id: str, text: str | list[Any]) -> bytes:
+    """threads.add_user_message; `text` may be a list of strings and tags."""
     return _dump(
         ThreadsAddUserMessageReq(
-            params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input(text))
+            params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input_parts(text))
         )
     )
 
