@@ -146,3 +146,10 @@ def widget_item(events: list[Any]) -> Any:
 def widget_from_data(data: dict[str, Any]) -> WidgetItem:
     """A stored widget item's JSON, validated as the SDK's WidgetItem."""
     return TypeAdapter(WidgetItem).validate_python(data)
+
+
+def with_metadata(body: bytes, **metadata: Any) -> bytes:
+    """A request body with `metadata` set (ChatKit's integration-specific field)."""
+    data = json.loads(body)
+    data["metadata"] = {**data.get("metadata", {}), **metadata}
+    return json.dumps(data).encode()
