@@ -16,6 +16,7 @@ from typing import Any
 from agents import TResponseInputItem
 from chatkit.agents import ThreadItemConverter
 from chatkit.types import (
+    Attachment,
     HiddenContextItem,
     SDKHiddenContextItem,
     ThreadItem,
@@ -28,6 +29,7 @@ from openai.types.responses import EasyInputMessageParam, ResponseInputTextParam
 from openai.types.responses.response_input_item_param import Message
 
 from accounts.models import User
+from attachments.model_input import attachment_input, user_message_input
 from todos import selectors
 from todos.exceptions import TodoNotFound
 from todos.models import Todo
@@ -109,9 +111,20 @@ class TodoThreadItemConverter(ThreadItemConverter):
             text = f'"@{tag.text}" is todo #{todo.pk} "{todo.title}" ({state}).'
         return ResponseInputTextParam(type="input_text", text=text)
 
+    # --- attachments (attachments/model_input.py) ---------------------------------
+
+    async def attachment_to_message_content(self, attachment: Attachment) -> Any:
+        return await attachment_input(attachment)
+
     async def user_message_to_input(
         self, item: UserMessageItem, is_last_message: bool = True
+    ) -> Any:
+        return await user_message_input(self._user_message_to_input, item, is_last_message)
+
+    async def _user_message_to_input(
+        self, item: UserMessageItem, is_last_message: bool = True
     ) -> list[TResponseInputItem]:
+        """The typed text (tags as references) and attachments, then notes."""
         text_parts: list[str] = []
         tags: list[UserMessageTagContent] = []
         for part in item.content:
@@ -145,11 +158,13 @@ class TodoThreadItemConverter(ThreadItemConverter):
         items = list(thread_items) if isinstance(thread_items, Sequence) else [thread_items]
         output: list[TResponseInputItem] = []
         for index, item in enumerate(items):
-            is_last = index == len(items) - 1
-            if not is_last and isinstance(item, UserMessageItem) and item.quoted_text:
-                item = item.model_copy(update={"quoted_text": None})
             try:
-                output.extend(await super().to_agent_input(item))
+                if isinstance(item, UserMessageItem):
+                    is_last = index == len(items) - 1
+                    converted = await self.user_message_to_input(item, is_last) or []
+                    output.extend(converted if isinstance(converted, list) else [converted])
+                else:
+                    output.extend(await super().to_agent_input(item))
             except Exception:  # one bad item must not break the thread
                 logger.warning(
                     "Thread item %s (%s) could not be converted; sending it degraded",

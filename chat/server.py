@@ -15,13 +15,14 @@ from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
-from chatkit.store import NotFoundError, Store
+from chatkit.store import AttachmentStore, NotFoundError, Store
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageContentPartAdded,
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
+    AudioInput,
     ChatKitReq,
     ClientEffectEvent,
     FeedbackKind,
@@ -37,6 +38,7 @@ from chatkit.types import (
     ThreadMetadata,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
+    TranscriptionResult,
     UserMessageItem,
     UserMessageTextContent,
     WidgetItem,
@@ -48,6 +50,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 from pydantic import TypeAdapter
 
+from attachments.store import DjangoAttachmentStore
+from attachments.transcribe import transcribe_audio
 from chat.actions import (
     ActionInvalid,
     RetryPayload,
@@ -159,8 +163,14 @@ class PartialMessages:
 class TodoChatKitServer(ChatKitServer[RequestContext]):
     """Answers each user message with one run of the todo agent."""
 
-    def __init__(self, store: Store[RequestContext], *, model: Model | None = None) -> None:
-        super().__init__(store)
+    def __init__(
+        self,
+        store: Store[RequestContext],
+        attachment_store: AttachmentStore[RequestContext] | None = None,
+        *,
+        model: Model | None = None,
+    ) -> None:
+        super().__init__(store, attachment_store)
         # None: the configured model (get_model), looked up on every turn.
         self.model = model
 
@@ -396,6 +406,11 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         except Thread.DoesNotExist:
             raise NotFoundError(f"Thread {thread_id} not found") from None
 
+    async def transcribe(
+        self, audio_input: AudioInput, context: RequestContext
+    ) -> TranscriptionResult:
+        return await transcribe_audio(audio_input)
+
     @staticmethod
     def _failure(exc: Exception, message: str) -> CustomStreamError:
         """Log the real error; the user gets a friendly, retryable message."""
@@ -406,7 +421,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
 @functools.cache
 def get_server() -> TodoChatKitServer:
     """The ChatKit server over our database store (built on first use)."""
-    return TodoChatKitServer(store=DjangoStore())
+    return TodoChatKitServer(store=DjangoStore(), attachment_store=DjangoAttachmentStore())
 
 
 def warm_up() -> None:

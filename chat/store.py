@@ -38,6 +38,7 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from accounts.models import User
+from attachments.links import refresh_previews
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
@@ -241,6 +242,8 @@ class DjangoStore(Store[RequestContext]):
                 data = [item.model_copy(deep=True) for item in items[:limit]]
                 return page_of(data, has_more=len(items) > limit or more)
         page = await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+        # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
+        refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
             items = [item.model_copy(deep=True) for item in page.data]
             context.recent_items = (thread_id, items, page.has_more)
