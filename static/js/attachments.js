@@ -112,6 +112,8 @@
 
     constructor(chat, server) {
       this.chat = chat;
+      // A ChatKit JSON request through the chat's own authenticated fetch.
+      this.request = (body) => (chat.api ? chat.api.request(body) : chat.request(body));
       this.server = server;
       this.entries = [];
       const accept = Object.entries(server.accept || {}).flatMap(([type, extensions]) => [type, ...extensions]);
@@ -175,7 +177,7 @@
 
     async upload(entry) {
       try {
-        const attachment = await this.chat.request({
+        const attachment = await this.request({
           type: "attachments.create",
           params: { name: entry.file.name, size: entry.file.size, mime_type: entry.file.type },
         });
@@ -198,9 +200,7 @@
       this.entries = this.entries.filter((other) => other !== entry);
       if (entry.localUrl) URL.revokeObjectURL(entry.localUrl);
       if (entry.id) {
-        this.chat
-          .request({ type: "attachments.delete", params: { attachment_id: entry.id } })
-          .catch(() => {}); // an orphan is purged after a day anyway
+        this.request({ type: "attachments.delete", params: { attachment_id: entry.id } }).catch(() => {}); // else purged after a day
       }
       this.render();
     }
