@@ -301,6 +301,12 @@ ATTACHMENTS = {
     # Links are built on the request's host; this only when there is no request.
     "FALLBACK_BASE_URL": "http://localhost:8000/",
 }
+# Uploads are bigger than other bodies (the ASGI body guard, config/body_limit.py):
+# a file plus its multipart envelope.
+BODY_LIMIT_OVERRIDES = {
+    **globals().get("BODY_LIMIT_OVERRIDES", {}),
+    "/api/attachments/": ATTACHMENTS["MAX_BYTES"] + 65536,
+}
 
 # --- Security (production) --------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
