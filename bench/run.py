@@ -666,6 +666,8 @@ def run_bench(
         "concurrency": {},
         "sockets": {},
     }
+    from bench import paths
+
     with jwks_server(jwks_port):
         users = create_users(max(max(levels), args.socket_sizes["storm"]), "load")
         for kind in servers:
@@ -675,7 +677,9 @@ def run_bench(
                     results["concurrency"][kind] = concurrency_phase(server, users, levels, work)
                 if kind != "baseline" and not args.skip_sockets:
                     results["sockets"][kind] = sockets_phase(server, users, args.socket_sizes, work)
-        from bench import paths
+                if kind == "uvicorn" and not args.skip_nginx:
+                    nginx_levels = paths.SMOKE_LEVELS if args.smoke else paths.NGINX_LEVELS
+                    results["nginx"] = paths.nginx_phase(server, users, nginx_levels, work)
 
         if not args.skip_openai:
             kinds = [k for k in ("uvicorn", "baseline") if k in servers]
@@ -714,7 +718,8 @@ def run_bench(
         print(stats.concurrency_table({"concurrency": results["nginx"]}))
         for level in next(iter(results["nginx"].values()), []):
             proxy = level.get("proxy_cpu_ms_per_turn")
-            print(f"  nginx CPU per turn at N={level['users']}: {proxy:.1f} ms" if proxy else "")
+            if proxy is not None:
+                print(f"  nginx CPU per turn at N={level['users']}: {proxy:.1f} ms")
     print()
     print("targets (issue 12):")
     print(targets.targets_table(results["targets"]))
