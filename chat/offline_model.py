@@ -24,6 +24,7 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
+from attachments import offline as attachments_offline
 from chat.responses_stream import stream_events
 
 HELP_TEXT = (
@@ -47,19 +48,19 @@ _COMMANDS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, 
     ),
     (
         re.compile(r"^(?:list|show)(?:\s+(?:my\s+)?(?:open\s+)?(?:todos|tasks))?$", re.IGNORECASE),
-        "list_todos",
+        "show_todos",
         lambda m: {"status": "open"},
     ),
     (
         re.compile(r"^(?:list|show)\s+all(?:\s+(?:my\s+)?(?:todos|tasks))?$", re.IGNORECASE),
-        "list_todos",
+        "show_todos",
         lambda m: {"status": "all"},
     ),
     (
         re.compile(
             r"^(?:list|show)\s+(?:my\s+)?(?:completed|done)(?:\s+(?:todos|tasks))?$", re.IGNORECASE
         ),
-        "list_todos",
+        "show_todos",
         lambda m: {"status": "completed"},
     ),
     (
@@ -164,6 +165,14 @@ def answer_for_tool_output(tool: str | None, arguments: dict[str, Any], output: 
             return f'Updated "{title}".'
         case "delete_todo":
             return f'Deleted "{title}".'
+        case "show_todos":
+            # The widget lists them; the answer only introduces it.
+            status = data.get("status", "open")
+            label = {"open": "open todos", "completed": "completed todos"}.get(status, "todos")
+            count = data.get("count", 0)
+            if not count:
+                return f"You have no {label}."
+            return f"Here are your {label} ({count})."
         case "list_todos" | "search_todos":
             todos = data.get("todos") or []
             if tool == "search_todos":
@@ -189,6 +198,8 @@ def decide(input: str | list[TResponseInputItem]) -> Reply:
     items = list(input)
     if not items:
         return Reply(text=HELP_TEXT)
+    if (attachments_answer := attachments_offline.answer(items)) is not None:
+        return Reply(text=attachments_answer)  # names the attachments, sums up "add these"
     last = items[-1]
     if _field(last, "type") == "function_call_output":
         call_id = _field(last, "call_id")
@@ -269,8 +280,9 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
-        item = self._output_item(decide(input))
-        return ModelResponse(output=[item], usage=Usage(requests=1), response_id=_new_id("resp"))
+        calls = attachments_offline.todo_calls([] if isinstance(input, str) else input)
+        output = calls or [self._output_item(decide(input))]  # calls: "add these" with a file
+        return ModelResponse(output=output, usage=Usage(requests=1), response_id=_new_id("resp"))
 
     async def stream_response(
         self,
@@ -286,6 +298,11 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
+        calls = attachments_offline.todo_calls([] if isinstance(input, str) else input)
+        if calls:  # "add these" with a text file: one add_todo per line
+            for event in attachments_offline.stream_calls(calls, response_id=_new_id("resp")):
+                yield event
+            return
         item = self._output_item(decide(input))
         chunks: list[str] = []
         if isinstance(item, ResponseOutputMessage):

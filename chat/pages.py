@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from attachments.client import client_config as attachments_client_config
+
 
 @login_required
 @ensure_csrf_cookie  # the page's scripts send the token on /api/ writes
@@ -21,5 +23,6 @@ def index(request: HttpRequest) -> HttpResponse:
         "websocketPath": "/ws/todos/",
         "domainKey": settings.CHATKIT["DOMAIN_KEY"],
         "chatkitScriptUrl": settings.CHATKIT_JS_URL,
+        "attachments": attachments_client_config(),
     }
     return render(request, "chat/index.html", {"page_config": config})

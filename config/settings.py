@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "accounts",
     "todos",
     "chat",
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,31 @@ STORAGES = {
     },
 }
 # GZip stays off: it would buffer the /chatkit event stream.
+
+# --- Attachments -------------------------------------------------------------------
+# Bytes go through the storage alias "attachments": files under var/ by default;
+# point its BACKEND at django-storages (e.g. "storages.backends.s3.S3Storage") in production.
+STORAGES["attachments"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": env("ATTACHMENTS_DIR", str(VAR_DIR / "attachments"))},
+}
+ATTACHMENTS = {
+    "MAX_BYTES": env_int("CHATKIT_ATTACHMENT_MAX_BYTES", 10485760),
+    "QUOTA_BYTES": env_int("CHATKIT_ATTACHMENT_QUOTA_BYTES", 104857600),
+    "UPLOAD_URL_TTL": env_int("CHATKIT_ATTACHMENT_UPLOAD_TTL", 900),  # seconds
+    "PREVIEW_URL_TTL": env_int("CHATKIT_ATTACHMENT_PREVIEW_TTL", 86400),  # seconds
+    "ORPHAN_HOURS": 24,  # created, never sent: purge_threads removes them after this
+    "MODEL_TEXT_CHARS": 20000,  # text of one file the model is shown, at most
+    "TRANSCRIBE_MODEL": env("CHATKIT_TRANSCRIBE_MODEL", "gpt-4o-mini-transcribe"),
+    # Links are built on the request's host; this only when there is no request.
+    "FALLBACK_BASE_URL": "http://localhost:8000/",
+}
+# Uploads are bigger than other bodies (the ASGI body guard, config/body_limit.py):
+# a file plus its multipart envelope.
+BODY_LIMIT_OVERRIDES = {
+    **globals().get("BODY_LIMIT_OVERRIDES", {}),
+    "/api/attachments/": ATTACHMENTS["MAX_BYTES"] + 65536,
+}
 
 # --- Security (production) --------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

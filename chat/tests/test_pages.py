@@ -10,6 +10,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from attachments.client import client_config as attachments_client_config
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +85,11 @@ def test_the_page_is_configured_for_our_chatkit_server(signed_in: Client, settin
         "websocketPath": "/ws/todos/",
         "domainKey": "domain_pk_from_settings",
         "chatkitScriptUrl": "http://127.0.0.1:9/chatkit.js",
+        "attachments": attachments_client_config(),
     }
     html = response.content.decode()
-    for script in ("js/api.js", "js/todos.js", "js/fallback-chat.js", "js/app.js"):
+    scripts = ("js/api.js", "js/todos.js", "js/fallback-chat.js", "js/attachments.js", "js/app.js")
+    for script in scripts:
         assert script in html
     assert "Grace Hopper" in html
     # The scripts read the CSRF token from its cookie for their writes.

@@ -72,7 +72,11 @@
           { label: "Show my todos", prompt: "list" },
         ],
       },
-      composer: { placeholder: "Ask the assistant to add, list, complete or delete todos" },
+      composer: {
+        placeholder: "Ask the assistant to add, list, complete or delete todos",
+        // Attachments and dictation as the server allows them (static/js/attachments.js).
+        ...(global.TodoChat.chatkitComposerOptions ? global.TodoChat.chatkitComposerOptions() : {}),
+      },
     });
     chatkit.addEventListener("chatkit.effect", (event) => onEffect(event.detail.name, event.detail.data));
     // A turn may change todos without an effect reaching us (a stop, an error).

@@ -103,6 +103,8 @@
         }
       });
       this.showEmpty();
+      // Attach button, drop and paste, previews (static/js/attachments.js).
+      this.attachments = global.TodoChat.AttachmentComposer ? global.TodoChat.AttachmentComposer.attach(this) : null;
     }
 
     showEmpty() {
@@ -185,7 +187,10 @@
 
     renderItem(item) {
       if (item.type === "user_message") {
-        if (!this.bubbles.has(item.id)) this.addBubble("user", [userText(item)], item.id);
+        if (!this.bubbles.has(item.id)) {
+          const bubble = this.addBubble("user", [userText(item)], item.id);
+          if (this.attachments) this.attachments.decorate(bubble.node, item.attachments);
+        }
       } else if (item.type === "assistant_message") {
         const bubble = this.bubbles.get(item.id) || this.addBubble("assistant", [], item.id);
         bubble.parts = assistantParts(item);
@@ -209,10 +214,12 @@
 
     async send(rawText) {
       const text = rawText.trim();
-      if (!text || this.controller) return;
+      if (this.controller || (this.attachments && this.attachments.busy)) return;
+      const attached = this.attachments ? this.attachments.take() : [];
+      if (!text && !attached.length) return;
       const input = {
         content: [{ type: "input_text", text }],
-        attachments: [],
+        attachments: attached.map((attachment) => attachment.id),
         inference_options: {},
       };
       const body = this.threadId
@@ -222,6 +229,7 @@
       this.showError(null);
       this.input.value = "";
       const pending = this.addBubble("user", [text]);
+      if (this.attachments) this.attachments.decorate(pending.node, attached);
       this.pendingUser = pending;
       this.controller = new AbortController();
       this.setBusy(true);
@@ -238,6 +246,7 @@
           // Refused before anything was stored: give the text back to retry.
           pending.node.remove();
           this.input.value = text;
+          if (this.attachments) this.attachments.restore(attached);
           this.showError(friendlyError(error));
         } else {
           this.showError(friendlyError(error));
