@@ -215,9 +215,11 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # Redis pub/sub: one PUBLISH per change, fanned out in each worker's memory to its
+    # sockets, one subscriber connection per worker (docs/performance.md, "Live sockets").
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": env("CHANNELS_PREFIX", "todo-chatkit"),
