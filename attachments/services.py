@@ -71,7 +71,8 @@ def attachment_create(
     mime_type = normalize_mime_type(mime_type)
     if mime_type not in ALLOWED_TYPES:
         allowed = ", ".join(sorted(ALLOWED_TYPES))
-        raise BadRequest(f"Files of type {mime_type or 'unknown'} can't be attached ({allowed}).")
+        shown = mime_type[:100] or "unknown"
+        raise BadRequest(f"Files of type {shown} can't be attached ({allowed}).")
     if size <= 0:
         raise BadRequest("The file is empty.")
     limits = settings.ATTACHMENTS

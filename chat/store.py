@@ -134,11 +134,17 @@ class DjangoStore(Store[RequestContext]):
     # --- ids -------------------------------------------------------------------------
 
     def generate_thread_id(self, context: RequestContext) -> str:
-        return new_thread_id()
+        # A client's idempotency key fixes the new thread's id (chat/turns.py).
+        keyed, context.keyed_thread_id = context.keyed_thread_id, None
+        return keyed or new_thread_id()
 
     def generate_item_id(
         self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
     ) -> str:
+        if item_type == "message" and context.user_message_id is not None:
+            # The request's first message id is its user message's: keyed by the client.
+            keyed, context.user_message_id = context.user_message_id, None
+            return keyed
         return f"{ID_PREFIXES.get(item_type, item_type)}_{uuid.uuid4().hex}"
 
     def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
@@ -239,8 +245,9 @@ class DjangoStore(Store[RequestContext]):
         # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
-            items = [item.model_copy(deep=True) for item in page.data]
-            context.recent_items = (thread_id, items, page.has_more)
+            # Held as loaded: a re-read copies just the few items it asks for (above).
+            # Callers of a newest-first page only read it (the history for the model).
+            context.recent_items = (thread_id, list(page.data), page.has_more)
         return page
 
     def _load_thread_items(

@@ -173,6 +173,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Serves /chatkit with the header-only hooks inline, no thread hops (config/fastpath.py).
+    "config.fastpath.ChatKitFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -254,9 +256,11 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # Redis pub/sub: one PUBLISH per change, fanned out in each worker's memory to its
+    # sockets, one subscriber connection per worker (docs/performance.md, "Live sockets").
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": env("CHANNELS_PREFIX", "todo-chatkit"),

@@ -14,16 +14,37 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.revocation import SESSION_KEY, session_group, session_sid, user_group
+from accounts.revocation import (
+    REVOKED_MESSAGE_TYPE,
+    SESSION_KEY,
+    session_group,
+    session_sid,
+    user_group,
+)
 from chat.sessions import SecretClaims
 from chat.ws_auth import SCOPE_CLAIMS, SCOPE_SUBPROTOCOL
+from config.wsdispatch import DatabaseFreeDispatchMixin
+from todos.events import MESSAGE_TYPE
 
 # Close code for "not authenticated" (4000-4999 are for applications).
 CLOSE_UNAUTHENTICATED = 4401
 
 
-class TodoConsumer(AsyncJsonWebsocketConsumer):
+class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
     """Joins the user's group and forwards {"type": "todo.created|updated|deleted", "todo"}."""
+
+    # Handlers that never use the ORM skip Channels' per-message database hop
+    # (config/wsdispatch.py); take a type out of here if its handler starts using it.
+    # (connect's rare session save hops explicitly, with database_sync_to_async.)
+    db_free_message_types = frozenset(
+        {
+            MESSAGE_TYPE,
+            REVOKED_MESSAGE_TYPE,
+            "websocket.connect",
+            "websocket.receive",
+            "websocket.disconnect",
+        }
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -33,12 +33,14 @@ def server_command(
     or `manage.py runserver` (daphne's, for development)."""
     if server == "daphne":
         endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}"
-        return [sys.executable, "-m", "daphne", "-e", endpoint, app]
+        return [sys.executable, "-m", "daphne", "-e", endpoint, "--websocket_connect_timeout",
+                "30", app]  # fmt: skip
     if server == "runserver":
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     quiet = [] if access_log else ["--no-access-log"]
     return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-            "--backlog", str(LISTEN_BACKLOG), *quiet]  # fmt: skip
+            "--backlog", str(LISTEN_BACKLOG), "--ws-per-message-deflate", "false",
+            *quiet]  # fmt: skip
 
 
 def free_port() -> int:
