@@ -401,3 +401,21 @@ def test_writes_publish_live_events(
     assert [event["type"] for event in received] == ["todo.created", "todo.updated", "todo.deleted"]
     assert {event["todo"]["id"] for event in received} == {todo_id}
     assert received[1]["todo"]["completed"] is True
+
+
+# --- counts -------------------------------------------------------------------
+
+
+def test_stats_counts_all_of_the_callers_todos_only(client_for_user, user, other_user):
+    TodoFactory.create_batch(3, owner=user, completed=False)
+    TodoFactory.create_batch(2, owner=user, completed=True)
+    TodoFactory(owner=other_user, completed=False)
+
+    response = client_for_user.get("/api/todos/stats/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"open": 3, "done": 2, "total": 5}
+
+
+def test_stats_needs_authentication(client):
+    assert_error(client.get("/api/todos/stats/"), HTTPStatus.UNAUTHORIZED, "auth_error")

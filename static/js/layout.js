@@ -1,0 +1,28 @@
+/* Page layout: on a phone, todos and chat are two views one tap apart (the
+ * tabs); the skip link goes straight to the chat's composer on any width. */
+(function (global) {
+  "use strict";
+
+  class Layout {
+    constructor({ workspace, tabs, skipLink }) {
+      this.workspace = workspace;
+      this.tabs = [...tabs.querySelectorAll("button[data-view]")];
+      for (const tab of this.tabs) tab.addEventListener("click", () => this.show(tab.dataset.view));
+      skipLink.addEventListener("click", (event) => {
+        event.preventDefault();
+        this.show("chat");
+        const target = document.getElementById("chat-input") || document.getElementById("chat-panel");
+        target.focus();
+      });
+      this.show(this.workspace.dataset.view || "todos");
+    }
+
+    /** Which view a phone shows ("todos" or "chat"); wide screens show both. */
+    show(view) {
+      this.workspace.dataset.view = view;
+      for (const tab of this.tabs) tab.setAttribute("aria-pressed", String(tab.dataset.view === view));
+    }
+  }
+
+  Object.assign(global.TodoChat, { Layout });
+})(window);
