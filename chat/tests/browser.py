@@ -165,7 +165,9 @@ def stored_thread_id(page: Page) -> str | None:
 
 
 def thread_button(page: Page, title: str):
-    return page.locator(".fc-thread", has_text=title)
+    """The button opening the thread titled exactly `title`."""
+    exact = page.locator(".fc-thread-title", has_text=re.compile(f"^{re.escape(title)}$"))
+    return page.locator(".fc-thread", has=exact)
 
 
 def mark_loaded(page: Page) -> None:
