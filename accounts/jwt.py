@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from accounts.token_cache import CachedToken, VerifiedTokenCache
 from config.exceptions import AuthError
 
 logger = logging.getLogger(__name__)
@@ -198,8 +199,11 @@ class TokenVerifier:
         algorithms: list[str],
         leeway: int,
         max_token_bytes: int,
+        cache_size: int = 10_000,
     ) -> None:
         self.keys = keys
+        # Verified tokens until their `exp` (accounts/token_cache.py).
+        self.verified: VerifiedTokenCache[Claims] = VerifiedTokenCache(max_entries=cache_size)
         self.issuer = issuer
         self.audience = audience
         self.algorithms = [alg for alg in algorithms if alg in _KTY_FOR_ALG]
@@ -214,6 +218,11 @@ class TokenVerifier:
             raise AuthError("Malformed token.")
         if len(token) > self.max_token_bytes:
             raise AuthError("Token is too large.")
+        digest = self.verified.digest(token)
+        cached = self.verified.get(digest)
+        # A hit still needs its key in the current key set: a retired key stops it.
+        if cached is not None and self.keys.get(cached.kid, allow_fetch=allow_fetch) is cached.key:
+            return cached.claims
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -248,12 +257,16 @@ class TokenVerifier:
         sub = payload.get("sub")
         if not isinstance(sub, str) or not sub.strip() or len(sub) > 255 or not sub.isprintable():
             raise AuthError("Token has no valid subject.")
-        return Claims(
+        claims = Claims(
             sub=sub,
             email=_clean_text(payload.get("email"), max_length=254, truncate=False),
             name=_clean_text(payload.get("name"), max_length=255, truncate=True),
             raw=payload,
         )
+        exp = payload["exp"]
+        if isinstance(exp, int | float):
+            self.verified.put(digest, CachedToken(claims, kid, key, float(exp)))
+        return claims
 
     async def averify(self, token: str) -> Claims:
         """Verify without blocking the event loop: only a key fetch leaves it."""

@@ -154,12 +154,14 @@ def create_users(count: int, label: str) -> list[BenchUser]:
 
 
 def server_command(kind: str, port: int) -> list[str]:
-    if kind == "daphne":
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                "config.asgi:application"]  # fmt: skip
-    app = "bench.baseline_fastapi:app" if kind == "baseline" else "config.asgi:application"
-    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    """What we ship (config/tests/servers.py: daphne with a raised listen backlog)."""
+    from config.tests.servers import server_command as shipped
+
+    if kind == "baseline":
+        return [*shipped("uvicorn", port, app="bench.baseline_fastapi:app"), "--log-level",
+                "warning"]  # fmt: skip
+    command = shipped(kind, port)
+    return command + (["--log-level", "warning"] if kind == "uvicorn" else [])
 
 
 @dataclass

@@ -12,6 +12,8 @@ from accounts.models import User
 @dataclass
 class RequestContext:
     user: User
+    # Scheme and host the request came in on: attachment links are built on it.
+    base_url: str = ""
     # Set by the agent when a tool changed todos, so a client effect is sent.
     todos_changed: bool = field(default=False)
     # The thread the view already loaded to check ownership: the store serves the

@@ -24,6 +24,7 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
+from attachments import offline as attachments_offline
 from chat.responses_stream import stream_events
 
 HELP_TEXT = (
@@ -189,6 +190,8 @@ def decide(input: str | list[TResponseInputItem]) -> Reply:
     items = list(input)
     if not items:
         return Reply(text=HELP_TEXT)
+    if (attachments_answer := attachments_offline.answer(items)) is not None:
+        return Reply(text=attachments_answer)  # names the attachments, sums up "add these"
     last = items[-1]
     if _field(last, "type") == "function_call_output":
         call_id = _field(last, "call_id")
@@ -269,8 +272,9 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
-        item = self._output_item(decide(input))
-        return ModelResponse(output=[item], usage=Usage(requests=1), response_id=_new_id("resp"))
+        calls = attachments_offline.todo_calls([] if isinstance(input, str) else input)
+        output = calls or [self._output_item(decide(input))]  # calls: "add these" with a file
+        return ModelResponse(output=output, usage=Usage(requests=1), response_id=_new_id("resp"))
 
     async def stream_response(
         self,
@@ -286,6 +290,11 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
+        calls = attachments_offline.todo_calls([] if isinstance(input, str) else input)
+        if calls:  # "add these" with a text file: one add_todo per line
+            for event in attachments_offline.stream_calls(calls, response_id=_new_id("resp")):
+                yield event
+            return
         item = self._output_item(decide(input))
         chunks: list[str] = []
         if isinstance(item, ResponseOutputMessage):

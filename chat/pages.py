@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from attachments.client import client_config as attachments_client_config
+
 # First steps that work for the demo user as typed, in this order: the title is
 # one seed_demo doesn't hold, so "complete"/"delete" find exactly one todo.
 HINTS = ["add water the plants", "list", "complete water the plants", "delete water the plants"]
@@ -22,6 +24,7 @@ SCRIPTS = [
     "js/chatkit-api.js",
     "js/threads.js",
     "js/chat.js",
+    "js/attachments.js",
     "js/todo-row.js",
     "js/todos.js",
     "js/live.js",
@@ -45,5 +48,6 @@ def index(request: HttpRequest) -> HttpResponse:
         "domainKey": settings.CHATKIT["DOMAIN_KEY"],
         "chatkitScriptUrl": settings.CHATKIT_JS_URL,
         "hints": HINTS,
+        "attachments": attachments_client_config(),
     }
     return render(request, "chat/index.html", {"page_config": config, "scripts": SCRIPTS})

@@ -14,13 +14,15 @@ from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming, TRespons
 from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
-from chatkit.store import Store
+from chatkit.store import AttachmentStore, Store
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageContentPartAdded,
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
+    Attachment,
+    AudioInput,
     ChatKitReq,
     ClientEffectEvent,
     HiddenContextItem,
@@ -30,6 +32,7 @@ from chatkit.types import (
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadStreamEvent,
+    TranscriptionResult,
     UserMessageItem,
     UserMessageTextContent,
     is_streaming_req,
@@ -40,6 +43,9 @@ from django.dispatch import receiver
 from openai.types.responses import EasyInputMessageParam
 from pydantic import TypeAdapter
 
+from attachments.model_input import attachment_input, label_images
+from attachments.store import DjangoAttachmentStore
+from attachments.transcribe import transcribe_audio
 from chat.agent import MAX_TURNS, build_agent, get_run_config
 from chat.context import RequestContext
 from chat.store import DjangoStore
@@ -79,6 +85,17 @@ class TodoThreadItemConverter(ThreadItemConverter):
 
     async def sdk_hidden_context_to_input(self, item: SDKHiddenContextItem) -> TResponseInputItem:
         return self._note(item.content)
+
+    # --- attachments (attachments/model_input.py) ---
+
+    async def attachment_to_message_content(self, attachment: Attachment) -> Any:
+        return await attachment_input(attachment)
+
+    async def user_message_to_input(
+        self, item: UserMessageItem, is_last_message: bool = True
+    ) -> TResponseInputItem | list[TResponseInputItem] | None:
+        converted = await super().user_message_to_input(item, is_last_message)
+        return label_images(converted, item.attachments)
 
 
 def thread_title(message: UserMessageItem) -> str | None:
@@ -153,8 +170,14 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
 
     converter = TodoThreadItemConverter()
 
-    def __init__(self, store: Store[RequestContext], *, model: Model | None = None) -> None:
-        super().__init__(store)
+    def __init__(
+        self,
+        store: Store[RequestContext],
+        attachment_store: AttachmentStore[RequestContext] | None = None,
+        *,
+        model: Model | None = None,
+    ) -> None:
+        super().__init__(store, attachment_store)
         # None: the configured model (get_model), looked up on every turn.
         self.model = model
 
@@ -235,6 +258,11 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         if failure is not None:
             raise failure
 
+    async def transcribe(
+        self, audio_input: AudioInput, context: RequestContext
+    ) -> TranscriptionResult:
+        return await transcribe_audio(audio_input)
+
     @staticmethod
     def _failure(exc: Exception, message: str) -> CustomStreamError:
         """Log the real error; the user gets a friendly, retryable message."""
@@ -245,7 +273,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
 @functools.cache
 def get_server() -> TodoChatKitServer:
     """The ChatKit server over our database store (built on first use)."""
-    return TodoChatKitServer(store=DjangoStore())
+    return TodoChatKitServer(store=DjangoStore(), attachment_store=DjangoAttachmentStore())
 
 
 def warm_up() -> None:

@@ -6,9 +6,18 @@ never revealed. Writes run under `asyncio.shield`, so a client disconnect that
 cancels the request task cannot drop a write half way.
 
 Pagination: `after` is an exclusive cursor naming the last row of the previous
-page. An `after` that is unknown (never existed, deleted since, or another
+page; a page sets it only when `has_more` (empty on the last page, as the SDK's
+contract says). An `after` that is unknown (never existed, deleted since, or another
 user's) raises `NotFoundError`: silently restarting from the beginning would
 hand the client duplicates and can loop a paginating caller forever.
+
+Checked against the SDK's own Store contract suite (chatkit-python's TestStore,
+mirrored in chat/tests/test_store.py). Deliberate deviations from it:
+- timestamps come back as aware UTC datetimes (the SDK stamps naive local ones);
+- an item added to a thread is stored with that thread's id as its `thread_id`,
+  whatever id the item carried;
+- another user's thread is `NotFoundError` for `load_thread_items` too (TestStore
+  expects an empty page): the view answers SPEC's 404 for every foreign thread.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from accounts.models import User
+from attachments.links import refresh_previews
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
@@ -107,6 +117,11 @@ def thread_metadata_from_row(row: Thread) -> ThreadMetadata:
             "metadata": row.metadata or {},
         }
     )
+
+
+def page_of(data: list[T], *, has_more: bool) -> Page[T]:
+    """A page whose `after` names its last row only when there is more to load."""
+    return Page(data=data, has_more=has_more, after=data[-1].id if data and has_more else None)
 
 
 def _page_size(limit: int) -> int:
@@ -194,7 +209,7 @@ class DjangoStore(Store[RequestContext]):
         ordering = ("-created_at", "-id") if desc else ("created_at", "id")
         rows = list(threads.order_by(*ordering)[: size + 1])
         data = [thread_metadata_from_row(row) for row in rows[:size]]
-        return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
+        return page_of(data, has_more=len(rows) > size)
 
     async def delete_thread(self, thread_id: str, context: RequestContext) -> None:
         # Items and attachments go with it (CASCADE); a miss is a no-op.
@@ -219,9 +234,10 @@ class DjangoStore(Store[RequestContext]):
             if limit <= len(items) or not more:
                 # The SDK re-reads the last items right after we loaded the history.
                 data = [item.model_copy(deep=True) for item in items[:limit]]
-                has_more = len(items) > limit or more
-                return Page(data=data, has_more=has_more, after=data[-1].id if data else None)
+                return page_of(data, has_more=len(items) > limit or more)
         page = await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+        # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
+        refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
             items = [item.model_copy(deep=True) for item in page.data]
             context.recent_items = (thread_id, items, page.has_more)
@@ -254,7 +270,7 @@ class DjangoStore(Store[RequestContext]):
         ):
             raise NotFoundError(f"Thread {thread_id} not found")
         data = [item_from_data(row) for row in rows[:size]]
-        return Page(data=data, has_more=len(rows) > size, after=data[-1].id if data else None)
+        return page_of(data, has_more=len(rows) > size)
 
     async def add_thread_item(
         self, thread_id: str, item: ThreadItem, context: RequestContext

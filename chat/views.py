@@ -16,11 +16,8 @@ from http import HTTPStatus
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
-    AttachmentsCreateReq,
-    AttachmentsDeleteReq,
     ChatKitReq,
     ErrorEvent,
-    InputTranscribeReq,
     ThreadsCustomActionReq,
     ThreadsSyncCustomActionReq,
     is_streaming_req,
@@ -36,7 +33,9 @@ from rest_framework.views import APIView
 
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
+from attachments.selectors import acheck_message_attachments
 from chat.context import RequestContext
+from chat.heartbeat import with_heartbeat
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
@@ -47,9 +46,6 @@ from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
 logger = logging.getLogger(__name__)
 
 _UNSUPPORTED = (
-    AttachmentsCreateReq,
-    AttachmentsDeleteReq,
-    InputTranscribeReq,
     ThreadsCustomActionReq,
     ThreadsSyncCustomActionReq,
 )
@@ -103,9 +99,6 @@ def parse_request(body: bytes) -> ChatKitReq:
         raise BadRequest(f"Not a valid ChatKit request{detail}.") from exc
     if isinstance(parsed, _UNSUPPORTED):
         raise BadRequest(f"'{parsed.type}' is not supported by this server.")
-    chat_input = getattr(parsed.params, "input", None)
-    if getattr(chat_input, "attachments", None):
-        raise BadRequest("Attachments are not supported by this server.")
     return parsed
 
 
@@ -136,11 +129,13 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
     try:
         user = await authenticate_chat_request(request)
         parsed = parse_request(read_body(request))
-        server, context = get_server(), RequestContext(user=user)
+        server = get_server()
+        context = RequestContext(user=user, base_url=request.build_absolute_uri("/"))
         thread_id = getattr(parsed.params, "thread_id", None)
         if thread_id is not None:
             # The stream's 200 goes out before the SDK loads the thread: check here.
             context.checked_thread = await server.store.load_thread(thread_id, context)
+        await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
         if is_streaming_req(parsed):
             await acheck_chat_turn(user_id=user.pk)
         result = await server.process_request(parsed, context)
@@ -156,7 +151,9 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
     if isinstance(result, StreamingResult):
         return StreamingHttpResponse(
-            _guarded(result), content_type="text/event-stream", headers=STREAM_HEADERS
+            with_heartbeat(_guarded(result)),
+            content_type="text/event-stream",
+            headers=STREAM_HEADERS,
         )
     return HttpResponse(result.json, content_type="application/json")
 

@@ -104,6 +104,9 @@ CHATKIT = {
     # Items of recent history sent to the model on each turn.
     "HISTORY_ITEMS": 30,
     "DOMAIN_KEY": env("CHATKIT_DOMAIN_KEY", "domain_pk_localhost_dev"),
+    # An SSE comment after this many seconds of silence keeps proxies from cutting
+    # a turn while the model thinks (chat/heartbeat.py); 0 turns it off.
+    "HEARTBEAT_SECONDS": float(env("CHATKIT_HEARTBEAT_SECONDS", "15") or 15),
 }
 # The ChatKit web component's script; the built-in page falls back to its own
 # client when it cannot load (offline, blocked). Tests point it at a stub.
@@ -130,6 +133,7 @@ INSTALLED_APPS = [
     "accounts",
     "todos",
     "chat",
+    "attachments",
 ]
 
 MIDDLEWARE = [
@@ -278,6 +282,23 @@ STORAGES = {
     },
 }
 # GZip stays off: it would buffer the /chatkit event stream.
+
+# --- Attachments -------------------------------------------------------------------
+# Bytes go through the storage alias "attachments": files under var/ by default;
+# point its BACKEND at django-storages (e.g. "storages.backends.s3.S3Storage") in production.
+STORAGES["attachments"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": env("ATTACHMENTS_DIR", str(VAR_DIR / "attachments"))},
+}
+ATTACHMENTS = {
+    "MAX_BYTES": env_int("CHATKIT_ATTACHMENT_MAX_BYTES", 10485760),
+    "QUOTA_BYTES": env_int("CHATKIT_ATTACHMENT_QUOTA_BYTES", 104857600),
+    "UPLOAD_URL_TTL": env_int("CHATKIT_ATTACHMENT_UPLOAD_TTL", 900),  # seconds
+    "PREVIEW_URL_TTL": env_int("CHATKIT_ATTACHMENT_PREVIEW_TTL", 86400),  # seconds
+    "ORPHAN_HOURS": 24,  # created, never sent: purge_threads removes them after this
+    "MODEL_TEXT_CHARS": 20000,  # text of one file the model is shown, at most
+    "TRANSCRIBE_MODEL": env("CHATKIT_TRANSCRIBE_MODEL", "gpt-4o-mini-transcribe"),
+}
 
 # --- Security (production) --------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/todos/", include("todos.urls")),
+    path("api/attachments/", include("attachments.urls")),
     path("", include("chat.urls")),
 ]
 

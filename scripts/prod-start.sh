@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Production start: deploy checks, migrations, static files, then several uvicorn
-# workers serving config.asgi:application (HTTP, the /chatkit stream and websockets).
+# Production start: deploy checks, migrations, static files, then the ASGI server
+# (scripts/web-worker.sh: several uvicorn workers, or daphne with APP_SERVER=daphne)
+# serving config.asgi:application (HTTP, the /chatkit stream and websockets).
 #
-# Why uvicorn --workers: it is already a runtime dependency (uvicorn[standard]: uvloop,
+# Why uvicorn --workers by default: it is already a runtime dependency (uvicorn[standard]: uvloop,
 # httptools), its supervisor restarts a dead worker, it applies backpressure to slow
 # readers, and on the benchmark it served 500 concurrent streams on one worker without an
 # error where daphne dropped a few, at the same CPU per turn (docs/performance.md).
@@ -22,8 +23,8 @@
 # and, with more than one worker, REDIS_URL: rate limits, the cache and the websocket
 # channel layer must be shared by all workers.
 # Optional: WEB_CONCURRENCY (workers, default: number of CPUs), DATABASE_POOL_SIZE
-# (per worker, default 20), HOST (0.0.0.0), PORT (8000), FORWARDED_ALLOW_IPS (the proxy
-# in front; default 127.0.0.1).
+# (per worker, default 20), APP_SERVER, HOST, PORT, LISTEN_BACKLOG, FORWARDED_ALLOW_IPS
+# (see scripts/web-worker.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,7 +37,11 @@ if [ "$DJANGO_DEBUG" != "0" ]; then
     exit 2
 fi
 
-WORKERS="${WEB_CONCURRENCY:-$(nproc)}"
+if [ "${APP_SERVER:-uvicorn}" = daphne ]; then
+    WORKERS="${WEB_CONCURRENCY:-1}"  # one daphne process per container
+else
+    WORKERS="${WEB_CONCURRENCY:-$(nproc)}"
+fi
 if [ "$WORKERS" -gt 1 ] && [ -z "${REDIS_URL:-}" ]; then
     echo "prod-start: $WORKERS workers need REDIS_URL (shared rate limits and websockets);" \
         "set REDIS_URL or WEB_CONCURRENCY=1" >&2
@@ -68,13 +73,5 @@ if connection.vendor == "postgresql" and pool:
 # WhiteNoise serves the collected, hashed and compressed files from every worker.
 "$PYTHON" manage.py collectstatic --noinput --verbosity 0
 
-exec "$PYTHON" -m uvicorn config.asgi:application \
-    --host "${HOST:-0.0.0.0}" \
-    --port "${PORT:-8000}" \
-    --workers "$WORKERS" \
-    --proxy-headers \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
-    --backlog 2048 \
-    --timeout-keep-alive 5 \
-    --timeout-graceful-shutdown 30 \
-    --no-server-header
+# The server itself (uvicorn --workers, or daphne with a raised listen backlog).
+WEB_CONCURRENCY="$WORKERS" exec bash scripts/web-worker.sh

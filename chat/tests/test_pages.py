@@ -10,6 +10,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from attachments.client import client_config as attachments_client_config
 from chat.pages import HINTS, SCRIPTS
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +90,7 @@ def test_the_page_is_configured_for_our_chatkit_server(signed_in: Client, settin
         "domainKey": "domain_pk_from_settings",
         "chatkitScriptUrl": "http://127.0.0.1:9/chatkit.js",
         "hints": HINTS,
+        "attachments": attachments_client_config(),
     }
     html = response.content.decode()
     for script in SCRIPTS:

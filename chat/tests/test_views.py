@@ -198,11 +198,6 @@ async def test_bad_credentials_are_401(async_client, db, headers, message):
         (b'{"type": "threads.create", "params": {}}', "Not a valid ChatKit request"),
         (b'{"type": "items.list", "params": {"thread_id": 5}}', "Not a valid ChatKit request"),
         (b"[1, 2, 3]", "Not a valid ChatKit request"),
-        (
-            b'{"type": "attachments.create", "params": {"name": "a", "size": 1, '
-            b'"mime_type": "text/plain"}}',
-            "not supported",
-        ),
     ],
 )
 async def test_bad_bodies_are_400(async_client, user, bearer, body, message):
@@ -212,11 +207,13 @@ async def test_bad_bodies_are_400(async_client, user, bearer, body, message):
     assert message in response.json()["error"]["message"]
 
 
-async def test_attachments_in_a_message_are_refused_before_streaming(async_client, user, bearer):
+async def test_unknown_attachments_in_a_message_are_404_before_streaming(
+    async_client, user, bearer
+):
     body = json.loads(ck.create_thread("hi"))
     body["params"]["input"]["attachments"] = ["atc_someone_elses"]
     response = await post(async_client, json.dumps(body).encode(), bearer(user))
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.NOT_FOUND
     assert not await Thread.objects.aexists()
 
 

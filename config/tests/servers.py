@@ -20,6 +20,20 @@ from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
+# Pending connections the kernel queues before the server accepts them. Twisted's
+# default (50) overflows when hundreds of clients connect at once (a deploy, a
+# benchmark level): the kernel drops the handshake and clients see a read error.
+LISTEN_BACKLOG = 2048
+
+
+def server_command(server: str, port: int, *, app: str = "config.asgi:application") -> list[str]:
+    """The daphne or uvicorn command line we ship (see scripts/prod-start.sh), on loopback."""
+    if server == "daphne":
+        endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}"
+        return [sys.executable, "-m", "daphne", "-e", endpoint, app]
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+            "--backlog", str(LISTEN_BACKLOG), "--no-access-log"]  # fmt: skip
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -65,15 +79,11 @@ def start_server(
     server: str = "daphne",
     port: int | None = None,
     ready_timeout: float = 30.0,
+    command: list[str] | None = None,
 ) -> ServerProcess:
-    """Start `daphne config.asgi:application` (or uvicorn) and wait for /healthz."""
+    """Start `daphne config.asgi:application` (or uvicorn, or `command`) and wait for /healthz."""
     port = port or free_port()
-    if server == "daphne":
-        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        cmd.append("config.asgi:application")
-    else:
-        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application"]
-        cmd += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    cmd = command or server_command(server, port)
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
     log_path = log_dir / f"{server}-{port}.log"
     log_file = log_path.open("wb")

@@ -142,7 +142,11 @@
         greeting: "What needs doing?",
         prompts: config.hints.map((prompt) => ({ label: prompt, prompt })),
       },
-      composer: { placeholder: "Message the assistant…" },
+      composer: {
+        placeholder: "Message the assistant…",
+        // Attachments and dictation as the server allows them (static/js/attachments.js).
+        ...(global.TodoChat.chatkitComposerOptions ? global.TodoChat.chatkitComposerOptions() : {}),
+      },
     });
     // The thread the user is in (null: a new chat), reopened after a reload.
     chatkit.addEventListener("chatkit.thread.change", (event) => {

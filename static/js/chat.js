@@ -99,6 +99,13 @@
         }
       });
       this.input.addEventListener("input", () => this.grow());
+      // Attach button, drop and paste, previews (static/js/attachments.js).
+      this.attachments = global.TodoChat.AttachmentComposer ? global.TodoChat.AttachmentComposer.attach(this) : null;
+    }
+
+    /** One ChatKit request (attachments.js creates its uploads through this). */
+    request(body, options) {
+      return this.api.request(body, options);
     }
 
     toggleThreads(open = !this.side.classList.contains("open"), { keepFocus = false } = {}) {
@@ -196,6 +203,7 @@
       let node;
       if (item.type === "user_message") {
         node = el("div", { class: "fc-msg fc-user", dataset: { role: "user" } }, userText(item));
+        if (this.attachments) this.attachments.decorate(node, item.attachments);
       } else if (item.type === "assistant_message") {
         node = el("div", { class: "fc-msg fc-assistant md", dataset: { role: "assistant" } });
         node.append(markdown.render((item.content || []).map((part) => part.text || "").join("")));
@@ -250,8 +258,14 @@
 
     async send(rawText) {
       const text = rawText.trim();
-      if (!text || this.controller || Date.now() < this.waitUntil) return;
-      const input = { content: [{ type: "input_text", text }], attachments: [], inference_options: {} };
+      if (this.controller || Date.now() < this.waitUntil || (this.attachments && this.attachments.busy)) return;
+      const attached = this.attachments ? this.attachments.take() : [];
+      if (!text && !attached.length) return;
+      const input = {
+        content: [{ type: "input_text", text }],
+        attachments: attached.map((attachment) => attachment.id),
+        inference_options: {},
+      };
       const body = this.threadId
         ? { type: "threads.add_user_message", params: { thread_id: this.threadId, input } }
         : { type: "threads.create", params: { input } };
@@ -259,6 +273,7 @@
       this.input.value = "";
       this.grow();
       const pending = el("div", { class: "fc-msg fc-user pending", dataset: { role: "user" } }, text);
+      if (this.attachments) this.attachments.decorate(pending, attached);
       this.log.append(pending);
       this.scrollDown();
       const outcome = await this.run(body, { pending });
@@ -266,6 +281,7 @@
         // Never stored: no orphan bubble, the text goes back to the composer.
         pending.remove();
         if (!this.input.value) this.input.value = text;
+        if (this.attachments) this.attachments.restore(attached);
         this.grow();
         if (!this.threadId) this.showEmpty();
       }

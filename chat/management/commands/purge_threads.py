@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from attachments.services import attachment_purge_orphans
 from chat.services import thread_purge
 
 
@@ -49,3 +50,12 @@ class Command(BaseCommand):
             )
         if options["verbosity"] >= 2:
             self.stdout.write(f"  cutoff: {result['cutoff'].isoformat()}")
+        # Attachments announced but never sent (their threads' go with them above).
+        orphans = attachment_purge_orphans(dry_run=dry_run)
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{'Would delete' if dry_run else 'Deleted'} {orphans} unsent "
+                    "attachment(s) older than a day."
+                )
+            )

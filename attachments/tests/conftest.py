@@ -1,0 +1,59 @@
+"""Attachment fixtures: bytes in a temporary storage, small limits, file samples."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+from PIL import Image
+
+
+@pytest.fixture(autouse=True)
+def attachments_dir(settings, tmp_path) -> Path:
+    """Each test stores its bytes in its own directory."""
+    location = tmp_path / "attachments"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    return location
+
+
+@pytest.fixture(autouse=True)
+async def close_db_connections() -> AsyncIterator[None]:
+    """Close the connections the ORM opened in sync_to_async threads (outside a
+    request nothing does), so the PostgreSQL test database can be dropped."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def limits(settings):
+    """Change attachment limits for one test: limits(MAX_BYTES=10, ...)."""
+
+    def change(**values: int) -> None:
+        settings.ATTACHMENTS = {**settings.ATTACHMENTS, **values}
+
+    return change
+
+
+def png_bytes(color: str = "red", size: tuple[int, int] = (8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def png() -> bytes:
+    return png_bytes()
+
+
+def stored_files(location: Path) -> list[Path]:
+    return [path for path in location.rglob("*") if path.is_file()] if location.exists() else []

@@ -1,0 +1,85 @@
+"""Bytes go with their attachment: attachments.delete, deleting the thread, the
+retention purge, and the purge of attachments announced but never sent."""
+
+from __future__ import annotations
+
+import datetime
+from http import HTTPStatus
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import call_command
+from django.utils import timezone
+
+from attachments.models import AttachmentFile
+from attachments.tests import client as ac
+from attachments.tests.conftest import stored_files
+from chat.models import Attachment as ChatAttachment
+from chat.models import Thread
+from chat.tests import chatkit_client as ck
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_attachments_delete_removes_bytes_and_rows(
+    async_client, user, bearer, png, attachments_dir
+):
+    attachment = await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
+    assert len(stored_files(attachments_dir)) == 1
+
+    response = await ac.chatkit(async_client, ac.delete_body(attachment["id"]), bearer(user))
+
+    assert response.status_code == HTTPStatus.OK
+    assert stored_files(attachments_dir) == []
+    assert not await AttachmentFile.objects.aexists()
+    assert not await ChatAttachment.objects.aexists()
+    preview = await async_client.get(attachment["preview_url"])
+    assert preview.status_code == HTTPStatus.NOT_FOUND
+
+
+async def test_deleting_the_thread_removes_its_attachments_bytes(
+    async_client, user, bearer, png, attachments_dir
+):
+    headers = bearer(user)
+    image = await ac.attach(async_client, headers, "p.png", png, "image/png")
+    kept = await ac.attach(async_client, headers, "later.txt", b"x\n", "text/plain")
+    events = await ac.turn(async_client, ac.create_thread_with("look", [image["id"]]), headers)
+
+    response = await ac.chatkit(async_client, ck.delete_thread(events[0].thread.id), headers)
+
+    assert response.status_code == HTTPStatus.OK
+    assert [path.read_bytes() for path in stored_files(attachments_dir)] == [b"x\n"]
+    assert [row.pk async for row in AttachmentFile.objects.all()] == [kept["id"]]
+
+
+async def test_purge_threads_removes_old_threads_bytes_and_day_old_orphans(
+    async_client, user, bearer, png, attachments_dir
+):
+    headers = bearer(user)
+    sent = await ac.attach(async_client, headers, "old.png", png, "image/png")
+    events = await ac.turn(async_client, ac.create_thread_with("look", [sent["id"]]), headers)
+    orphan = await ac.attach(async_client, headers, "orphan.txt", b"o\n", "text/plain")
+    fresh = await ac.attach(async_client, headers, "fresh.txt", b"f\n", "text/plain")
+    long_ago = timezone.now() - datetime.timedelta(days=40)
+    await Thread.objects.filter(pk=events[0].thread.id).aupdate(updated_at=long_ago)
+    day_ago = timezone.now() - datetime.timedelta(hours=25)
+    await ChatAttachment.objects.filter(pk=orphan["id"]).aupdate(created_at=day_ago)
+
+    await sync_to_async(call_command)("purge_threads", "--dry-run", verbosity=0)
+    assert len(stored_files(attachments_dir)) == 3
+
+    await sync_to_async(call_command)("purge_threads", verbosity=0)
+
+    assert [path.read_bytes() for path in stored_files(attachments_dir)] == [b"f\n"]
+    assert [row.pk async for row in AttachmentFile.objects.all()] == [fresh["id"]]
+
+
+async def test_deleting_a_user_removes_their_bytes(
+    async_client, user, other_user, bearer, png, attachments_dir
+):
+    await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
+    await ac.attach(async_client, bearer(other_user), "theirs.txt", b"t\n", "text/plain")
+
+    await user.adelete()
+
+    assert [path.read_bytes() for path in stored_files(attachments_dir)] == [b"t\n"]

@@ -1,0 +1,99 @@
+"""SSE heartbeats while the model is silent: comments between events, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+
+import pytest
+
+from chat.heartbeat import HEARTBEAT, with_heartbeat
+from chat.tests import chatkit_client as ck
+
+
+class Source:
+    """Yields `first`, then waits until released, then yields `second`."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.cancelled = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            await self.release.wait()
+            yield b"second"
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+
+async def test_silence_gets_heartbeats_and_every_chunk_still_arrives_in_order() -> None:
+    source = Source()
+    stream = with_heartbeat(source.chunks(), interval=0.01)
+
+    assert await anext(stream) == b"first"
+    assert await anext(stream) == HEARTBEAT  # the source is silent until released
+    source.release.set()
+    rest = [chunk async for chunk in stream]
+
+    assert [chunk for chunk in rest if chunk != HEARTBEAT] == [b"second"]
+
+
+async def test_a_busy_stream_gets_no_heartbeat() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(50):
+            yield str(n).encode()
+
+    relayed = [chunk async for chunk in with_heartbeat(chunks(), interval=60)]
+    assert relayed == [str(n).encode() for n in range(50)]
+
+
+async def test_closing_the_stream_cancels_the_producer() -> None:
+    source = Source()
+    stream = with_heartbeat(source.chunks(), interval=60)
+    assert await anext(stream) == b"first"
+
+    await stream.aclose()  # what a client disconnect does to the response
+
+    assert source.cancelled
+
+
+async def test_a_producer_error_reaches_the_consumer() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"ok"
+        raise RuntimeError("boom")
+
+    stream = with_heartbeat(chunks(), interval=60)
+    assert await anext(stream) == b"ok"
+    with pytest.raises(RuntimeError, match="boom"):
+        await anext(stream)
+
+
+async def test_zero_interval_turns_heartbeats_off() -> None:
+    source = Source()
+    source.release.set()
+    assert [c async for c in with_heartbeat(source.chunks(), interval=0)] == [b"first", b"second"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_chatkit_stream_carries_heartbeats_while_the_model_is_slow(
+    async_client, user, bearer, settings
+) -> None:
+    # Chunks 200 ms apart, a heartbeat after 50 ms of silence.
+    settings.CHATKIT = {
+        **settings.CHATKIT,
+        "OFFLINE_TOKEN_DELAY_MS": 200,
+        "HEARTBEAT_SECONDS": 0.05,
+    }
+    response = await async_client.post(
+        "/chatkit", ck.create_thread("hello"), content_type="application/json", headers=bearer(user)
+    )
+    assert response.status_code == HTTPStatus.OK
+    raw = b"".join([chunk async for chunk in response.streaming_content])
+
+    assert HEARTBEAT in raw
+    events = ck.parse_sse(raw)
+    assert events[0].type == "thread.created"
+    assert ck.assistant_text(events)

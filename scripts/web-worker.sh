@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The ASGI server command we ship: serves config.asgi:application (HTTP, the /chatkit
+# event stream, websockets) on HOST:PORT. scripts/prod-start.sh runs it after its checks;
+# compose.yaml and the nginx test (config/tests/test_nginx.py) run it as is.
+#
+#   APP_SERVER        uvicorn (default) or daphne
+#   HOST, PORT        where to listen (0.0.0.0:8000)
+#   WEB_CONCURRENCY   uvicorn worker processes (default: CPU count). daphne is one
+#                     process: run one per core (more containers, or more ports behind nginx)
+#   LISTEN_BACKLOG    connections the kernel queues before the server accepts them
+#                     (2048; Twisted's default of 50 made daphne drop streams when
+#                     hundreds of clients connected at once: docs/performance.md)
+#   FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers uvicorn trusts (127.0.0.1;
+#                     in compose, "*": only nginx can reach the web containers)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON="python3"
+
+APP_SERVER="${APP_SERVER:-uvicorn}"
+HOST="${HOST:-0.0.0.0}"
+PORT="${PORT:-8000}"
+if [ "$APP_SERVER" = daphne ]; then
+    WORKERS="${WEB_CONCURRENCY:-1}"
+else
+    WORKERS="${WEB_CONCURRENCY:-$(nproc)}"
+fi
+BACKLOG="${LISTEN_BACKLOG:-2048}"
+
+case "$APP_SERVER" in
+daphne)
+    if [ "$WORKERS" -gt 1 ]; then
+        echo "web-worker: daphne runs one process; start one per core (WEB_CONCURRENCY=1)" >&2
+        exit 2
+    fi
+    # The endpoint string is the only way to raise daphne's listen backlog (-b/-p can't).
+    exec "$PYTHON" -m daphne \
+        -e "tcp:port=${PORT}:interface=${HOST//:/\\:}:backlog=${BACKLOG}" \
+        --proxy-headers \
+        --application-close-timeout 30 \
+        config.asgi:application
+    ;;
+uvicorn)
+    exec "$PYTHON" -m uvicorn config.asgi:application \
+        --host "$HOST" \
+        --port "$PORT" \
+        --workers "$WORKERS" \
+        --proxy-headers \
+        --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+        --backlog "$BACKLOG" \
+        --timeout-keep-alive 5 \
+        --timeout-graceful-shutdown 30 \
+        --no-access-log \
+        --no-server-header
+    ;;
+*)
+    echo "web-worker: APP_SERVER must be uvicorn or daphne, got '$APP_SERVER'" >&2
+    exit 2
+    ;;
+esac
