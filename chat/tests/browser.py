@@ -65,8 +65,40 @@ def _launch(playwright: Any) -> Browser:
         )
     try:  # Playwright's own build (`playwright install chromium`), e.g. on a Mac
         return playwright.chromium.launch(args=CHROMIUM_ARGS, headless=True)
-    except Exception as exc:  # noqa: BLE001 - any launch failure means "no browser here"
-        pytest.skip(f"no Chromium: install Debian's or run `playwright install chromium` ({exc})")
+    except Exception:  # noqa: BLE001 - any launch failure means "no browser here"
+        pytest.skip(
+            f"browser tests skipped: no Chromium ({CHROMIUM} missing, and no Playwright build:"
+            " run `make browser`)"
+        )
+
+
+def missing_browser() -> str | None:
+    """Why no Chromium can run here, or None when one can."""
+    if CHROMIUM.exists():
+        return None
+    with sync_playwright() as playwright:
+        if Path(playwright.chromium.executable_path).exists():
+            return None
+    return f"no Chromium ({CHROMIUM} missing, no Playwright build): run `make browser`"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without any Chromium, leave the browser tests out and say so once."""
+    wanted = [item for item in items if item.get_closest_marker("browser")]
+    reason = missing_browser() if wanted else None
+    if reason is None:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("browser")]
+    config.hook.pytest_deselected(items=wanted)
+    config.stash[_SKIPPED] = f"{len(wanted)} browser tests skipped: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _SKIPPED in config.stash:
+        terminalreporter.write_line(config.stash[_SKIPPED], yellow=True, bold=True)
+
+
+_SKIPPED = pytest.StashKey[str]()
 
 
 @pytest.fixture

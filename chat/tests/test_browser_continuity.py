@@ -149,3 +149,21 @@ def test_thread_list_pages_dates_renames_and_deletes(
     # Focus goes to the chat that took its place.
     expect(thread_button(page, "Chat number 2")).to_be_focused()
     assert not orm(lambda: Thread.objects.filter(pk=many_threads[1].pk).exists())
+
+
+def test_a_stopped_answer_keeps_its_mark_after_a_reload(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+) -> None:
+    server = fallback_server(CHATKIT_OFFLINE_TOKEN_DELAY_MS="400")
+    page = open_page(browser, server, page_user)
+    say(page, "what can you do?")
+    answer = page.locator(".fc-assistant")
+    expect(answer).not_to_be_empty()  # the first chunks are in
+    page.get_by_role("button", name="Stop").click()
+    expect(answer).to_have_class("fc-msg fc-assistant md stopped")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    partial = answer.text_content()
+
+    page.reload()
+    expect(page.locator(".fc-assistant")).to_have_class("fc-msg fc-assistant md stopped")
+    assert partial.startswith(page.locator(".fc-assistant").text_content())
