@@ -99,6 +99,13 @@
         }
       });
       this.input.addEventListener("input", () => this.grow());
+      // A placeholder that fits: the full one where there is room, a short one on a phone.
+      const narrow = global.matchMedia("(max-width: 480px)");
+      const placeholder = () => {
+        this.input.placeholder = narrow.matches ? "Message…" : "Message the assistant…";
+      };
+      narrow.addEventListener("change", placeholder);
+      placeholder();
       // Attach button, drop and paste, previews (static/js/attachments.js).
       this.attachments = global.TodoChat.AttachmentComposer ? global.TodoChat.AttachmentComposer.attach(this) : null;
     }
