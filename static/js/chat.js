@@ -86,6 +86,9 @@
         this.toggleThreads(false, { keepFocus: true });
       });
       this.threadsToggle.addEventListener("click", () => this.toggleThreads());
+      side.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && side.classList.contains("open")) this.toggleThreads(false);
+      });
       this.older.addEventListener("click", () => this.loadOlder());
       this.stopButton.addEventListener("click", () => this.stop());
       this.form.addEventListener("submit", (event) => {
@@ -296,6 +299,7 @@
 
     retry(itemId) {
       if (this.controller) return;
+      this.input.focus(); // the Retry button goes away with the error line
       this.removeItemsAfter(itemId);
       this.run({ type: "threads.retry_after_item", params: { thread_id: this.threadId, item_id: itemId } }, { retryItem: itemId });
     }
