@@ -7,9 +7,10 @@ import base64
 import io
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from chatkit.types import Attachment
+from chatkit.types import Attachment, UserMessageItem
 from django.conf import settings
 from openai.types.responses import ResponseInputImageParam, ResponseInputTextParam
 
@@ -83,22 +84,32 @@ def file_input(file: AttachmentFile) -> ResponseInputTextParam | ResponseInputIm
     return _text(f"{heading}: this type of file can't be read.")
 
 
-def _attachment_input(attachment_id: str, name: str) -> Any:
+def _attachment_input(attachment_id: str, kind: str, name: str, mime_type: str) -> Any:
+    gone = _text(f"{label(kind, name, mime_type)}: it is no longer available.")
     file = selectors.attachment_uploaded(attachment_id=attachment_id)
     if file is None:
-        return _text(f"[The attachment “{name}” is no longer available.]")
-    return file_input(file)
+        return gone
+    try:
+        return file_input(file)
+    except FileNotFoundError:  # its bytes were lost from storage
+        logger.warning("Attachment %s has no bytes in storage", attachment_id)
+        return gone
 
 
 async def attachment_input(attachment: Attachment) -> Any:
     """`ThreadItemConverter.attachment_to_message_content` for our attachments."""
-    return await run_sync(_attachment_input, attachment.id, attachment.name)
+    return await run_sync(
+        _attachment_input, attachment.id, attachment.type, attachment.name, attachment.mime_type
+    )
 
 
-def label_images(converted: Any, attachments: list[Attachment]) -> Any:
+def label_images(
+    converted: Any, attachments: list[Attachment], earlier: list[Attachment] | None = None
+) -> Any:
     """Put each image's name just before it in a converted user message (an image
-    input has no name; the model, and the offline model, should know it)."""
-    if not attachments:
+    input has no name; the model, and the offline model, should know it), and a
+    note for each image of an earlier message that is not sent again."""
+    if not attachments and not earlier:
         return converted
     for message in converted if isinstance(converted, list) else [converted]:
         content = message.get("content") if isinstance(message, dict) else None
@@ -110,6 +121,23 @@ def label_images(converted: Any, attachments: list[Attachment]) -> Any:
             if isinstance(part, dict) and part.get("type") == "input_image":
                 labelled.append(_text(label("image", attachment.name, attachment.mime_type)))
             labelled.append(part)
+        for image in earlier or ():
+            note = label("image", image.name, image.mime_type)
+            labelled.append(_text(f"{note}, shown to you when it was sent"))
         message["content"] = labelled
         break
     return converted
+
+
+async def user_message_input(
+    convert: Callable[[UserMessageItem, bool], Awaitable[Any]],
+    item: UserMessageItem,
+    is_last_message: bool,
+) -> Any:
+    """The converter's user message, with attachments: images go in with the message
+    that sends them (every turn would send them again whole), files' text always."""
+    earlier = [] if is_last_message else [a for a in item.attachments if a.type == "image"]
+    sent = item.model_copy(
+        update={"attachments": [a for a in item.attachments if a not in earlier]}
+    )
+    return label_images(await convert(sent, is_last_message), sent.attachments, earlier)

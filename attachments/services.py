@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import IO
 
 from chatkit.types import Attachment as AttachmentSchema
@@ -70,7 +71,8 @@ def attachment_create(
     mime_type = normalize_mime_type(mime_type)
     if mime_type not in ALLOWED_TYPES:
         allowed = ", ".join(sorted(ALLOWED_TYPES))
-        raise BadRequest(f"Files of type {mime_type or 'unknown'} can't be attached ({allowed}).")
+        shown = mime_type[:100] or "unknown"
+        raise BadRequest(f"Files of type {shown} can't be attached ({allowed}).")
     if size <= 0:
         raise BadRequest("The file is empty.")
     limits = settings.ATTACHMENTS
@@ -78,7 +80,7 @@ def attachment_create(
         raise PayloadTooLarge(f"Attachments can be at most {_mib(limits['MAX_BYTES'])}.")
     with transaction.atomic():
         # One announcement at a time per user, so two can't both squeeze under the quota.
-        User.objects.select_for_update().filter(pk=user.pk).exists()
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         if attachment_usage_bytes(user=user) + size > limits["QUOTA_BYTES"]:
             raise PayloadTooLarge(
                 f"Your attachments would use more than {_mib(limits['QUOTA_BYTES'])}: "
@@ -100,15 +102,26 @@ def attachment_create(
 
 
 def attachment_upload(
-    *, attachment_id: str, token: str, content: IO[bytes], size: int
+    *,
+    attachment_id: str,
+    token: str,
+    content: IO[bytes],
+    size: int,
+    signed_in_user_id: int | None = None,
 ) -> AttachmentSchema:
-    """Store the bytes sent to a signed upload link (once, for its user, in time)."""
+    """Store the bytes sent to a signed upload link (once, for its user, in time).
+
+    `signed_in_user_id`: the page's session user, if any; a link of another user's is
+    not found for them.
+    """
     try:
         claims = links.verify("upload", token, attachment_id=attachment_id)
     except links.LinkExpired as exc:
         raise BadRequest("This upload link has expired: attach the file again.") from exc
     except links.LinkInvalid as exc:
         raise NotFound("Not found.") from exc
+    if signed_in_user_id is not None and signed_in_user_id != claims.user_id:
+        raise NotFound("Not found.")
     file = (
         AttachmentFile.objects.filter(attachment_id=attachment_id, owner_id=claims.user_id)
         .select_related("attachment")
@@ -127,7 +140,9 @@ def attachment_upload(
         raise BadRequest(f"The file's content is not {file.mime_type}.")
     content.seek(0)
     storage = attachment_storage()
-    stored_name = storage.save(f"{claims.user_id}/{attachment_id}", File(content))
+    # A name of its own per attempt: a racing second upload can't overwrite these bytes.
+    name = f"{claims.user_id}/{attachment_id}-{uuid.uuid4().hex[:12]}"
+    stored_name = storage.save(name, File(content))
     claimed = AttachmentFile.objects.filter(pk=attachment_id, status=Status.PENDING).update(
         status=Status.UPLOADED, storage_name=stored_name, size=size, uploaded_at=timezone.now()
     )

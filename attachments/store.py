@@ -7,6 +7,7 @@ import uuid
 
 from chatkit.store import AttachmentStore, NotFoundError
 from chatkit.types import Attachment, AttachmentCreateParams
+from django.conf import settings
 
 from attachments import services
 from chat.context import RequestContext
@@ -30,7 +31,7 @@ class DjangoAttachmentStore(AttachmentStore[RequestContext]):
             name=input.name,
             size=input.size,
             mime_type=input.mime_type,
-            base_url=context.base_url,
+            base_url=context.base_url or settings.ATTACHMENTS["FALLBACK_BASE_URL"],
         )
 
     async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:

@@ -53,6 +53,12 @@ def _raw_body(request: HttpRequest, limit: int) -> tuple[tempfile.SpooledTempora
     return spool, size
 
 
+def _signed_in_user_id(request: HttpRequest) -> int | None:
+    """The page's session user, if the browser has one (links are theirs or 404)."""
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and user.is_authenticated else None
+
+
 @csrf_exempt  # a signed link, no cookies involved
 def upload(request: HttpRequest, attachment_id: str) -> HttpResponse:
     """`POST` (multipart, field `file`) or `PUT` (raw bytes) to `…/upload?token=…`."""
@@ -76,7 +82,11 @@ def upload(request: HttpRequest, attachment_id: str) -> HttpResponse:
             content, size = uploaded, uploaded.size or 0
         with content:
             attachment = services.attachment_upload(
-                attachment_id=attachment_id, token=token, content=content, size=size
+                attachment_id=attachment_id,
+                token=token,
+                content=content,
+                size=size,
+                signed_in_user_id=_signed_in_user_id(request),
             )
     except ApiError as exc:
         return api_error_response(exc)
@@ -91,15 +101,17 @@ def preview(request: HttpRequest, attachment_id: str) -> HttpResponse:
         claims = links.verify("preview", request.GET.get("token", ""), attachment_id=attachment_id)
     except (links.LinkExpired, links.LinkInvalid):
         return _not_found()
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.pk != claims.user_id:
+    signed_in = _signed_in_user_id(request)
+    if signed_in is not None and signed_in != claims.user_id:
         return _not_found()  # signed into the page as someone else
     file = selectors.attachment_for_preview(attachment_id=attachment_id, user_id=claims.user_id)
     if file is None or file.kind != "image":
         return _not_found()
-    response = FileResponse(
-        attachment_storage().open(file.storage_name, "rb"), content_type=file.mime_type
-    )
+    try:
+        content = attachment_storage().open(file.storage_name, "rb")
+    except FileNotFoundError:
+        return _not_found()
+    response = FileResponse(content, content_type=file.mime_type)
     response["Content-Disposition"] = content_disposition_header(False, file.name)
     response["Cache-Control"] = "private, max-age=3600"
     for name, value in PREVIEW_HEADERS.items():

@@ -45,6 +45,8 @@ BENCH_SUB_PREFIX = "bench-"
 
 FULL_LEVELS = {1: 20, 50: 4, 200: 3, 500: 2}  # users -> turns per user
 SMOKE_LEVELS = {1: 3, 5: 2}
+FULL_SOCKETS = {"storm": 500, "open": 2000}  # reconnect storm; open sockets of one user
+SMOKE_SOCKETS = {"storm": 20, "open": 50}
 FULL_LENGTHS = (10, 100, 1000, 5000)
 SMOKE_LENGTHS = (10, 100)
 FULL_THREAD_COUNTS = (10, 1000, 10000)
@@ -328,6 +330,49 @@ def concurrency_phase(
     return results
 
 
+def sockets_phase(
+    server: Server, users: list[BenchUser], sizes: dict[str, int], work: Path
+) -> dict[str, Any]:
+    """A reconnect storm and one change fanned out to many open sockets (bench/sockets.py)."""
+    from accounts.models import User
+    from chat.sessions import mint_client_secret
+
+    rows = {u.pk: u for u in User.objects.filter(pk__in=[b.pk for b in users])}
+    secrets_ = [mint_client_secret(user=rows[b.pk])[0] for b in users[: sizes["storm"]]]
+    fan_user = create_users(1, f"fanout-{server.kind}-{os.getpid()}-")[0]
+    spec = {
+        "url": server.url,
+        "storm_secrets": secrets_,
+        "storm": sizes["storm"],
+        "open": sizes["open"],
+        "fanout_secret": mint_client_secret(user=User.objects.get(pk=fan_user.pk))[0],
+        "fanout_token": fan_user.token,
+        "server_pid": server.process.pid,
+    }
+    spec_path = work / "sockets.json"
+    spec_path.write_text(json.dumps(spec))
+    rss_before = server.rss_mb()
+    with RssSampler(server) as sampler:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.sockets", str(spec_path)],
+            cwd=BASE_DIR,
+            capture_output=True,
+            timeout=600,
+            check=True,
+        )
+    result = json.loads(done.stdout)
+    result["rss_growth_mb"] = sampler.peak - rss_before
+    result["kib_per_socket"] = (sampler.peak - rss_before) * 1024 / max(1, sizes["open"])
+    storm, fan = result["storm"], result["fanout"]
+    print(
+        f"  {server.kind} sockets: storm {storm['failed']}/{storm['sockets']} failed "
+        f"({storm['connect_all_s']:.2f} s); {fan['connected']} open, {fan['failed']} failed, "
+        f"fan-out max {fan['fanout_max_s']} s",
+        flush=True,
+    )
+    return result
+
+
 def timed_turn(client: httpx.Client, url: str, token: str, thread_id: str) -> float:
     body = json.dumps(turn_body("hello", thread_id))
     start = time.perf_counter()
@@ -538,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         help="run against a throwaway PostgreSQL (initdb in a temp dir, free port) instead of "
         "--database-url, so hundreds of connections never crowd a shared server",
     )
-    parser.add_argument("--skip-length", action="store_true", help="only the concurrency phase")
+    parser.add_argument("--skip-length", action="store_true", help="no thread-length phase")
+    parser.add_argument("--skip-sockets", action="store_true", help="no websocket phase")
     parser.add_argument("--delay-ms", type=int, default=20)
     parser.add_argument(
         "--py-spy",
@@ -558,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.levels:
         pairs = (pair.split(":") for pair in args.levels.split(","))
         levels = {int(users): int(turns) for users, turns in pairs}
+    args.socket_sizes = SMOKE_SOCKETS if args.smoke else FULL_SOCKETS
     lengths = SMOKE_LENGTHS if args.smoke else FULL_LENGTHS
     counts = SMOKE_THREAD_COUNTS if args.smoke else FULL_THREAD_COUNTS
     repeats = 3 if args.smoke else 10
@@ -642,13 +689,17 @@ def run_bench(
         },
         "machine": machine_info(),
         "concurrency": {},
+        "sockets": {},
     }
     with jwks_server(jwks_port):
-        users = create_users(max(levels), "load")
+        users = create_users(max(max(levels), args.socket_sizes["storm"]), "load")
         for kind in servers:
             print(f"{kind}: concurrency", flush=True)
-            with running_server(kind, server_env, work) as server, profiled(server, args.py_spy):
-                results["concurrency"][kind] = concurrency_phase(server, users, levels, work)
+            with running_server(kind, server_env, work) as server:
+                with profiled(server, args.py_spy):
+                    results["concurrency"][kind] = concurrency_phase(server, users, levels, work)
+                if kind != "baseline" and not args.skip_sockets:
+                    results["sockets"][kind] = sockets_phase(server, users, args.socket_sizes, work)
         length_server = next((k for k in ("uvicorn", "daphne") if k in servers), None)
         if length_server and not args.skip_length:
             print(f"{length_server}: thread length (delay 0)", flush=True)

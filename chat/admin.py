@@ -11,7 +11,7 @@ from django.template.defaultfilters import linebreaksbr, truncatechars
 from django.utils.html import SafeString
 
 from chat import selectors
-from chat.models import Thread, ThreadItem
+from chat.models import Feedback, Thread, ThreadItem
 
 
 def _message(item: ThreadItem) -> SafeString:
@@ -59,6 +59,24 @@ class ThreadItemInline(admin.TabularInline):
         return False
 
 
+class FeedbackInline(admin.TabularInline):
+    """Thumbs up/down on this thread's answers."""
+
+    model = Feedback
+    fields = ("updated_at", "kind", "item_id", "user")
+    readonly_fields = fields
+    ordering = ("-updated_at",)
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "feedback"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
     list_display = ("title_display", "owner", "item_count", "updated_at", "created_at", "id")
@@ -69,7 +87,7 @@ class ThreadAdmin(admin.ModelAdmin):
     date_hierarchy = "updated_at"
     fields = ("id", "owner", "title", "status_display", "created_at", "updated_at")
     readonly_fields = ("id", "status_display", "created_at", "updated_at")
-    inlines = (ThreadItemInline,)
+    inlines = (ThreadItemInline, FeedbackInline)
     Media = ReadableItemsMedia
 
     @admin.display(description="status")
@@ -109,6 +127,30 @@ class ThreadItemAdmin(admin.ModelAdmin):
     @admin.display(description="said")
     def message(self, obj: ThreadItem) -> SafeString:
         return _message(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    """Every rating across threads, with what was rated; read-only."""
+
+    list_display = ("updated_at", "kind", "user", "thread", "item_id")
+    list_filter = ("kind", "updated_at", "created_at")
+    search_fields = ("item_id", "thread__id", "thread__title", "user__email")
+    list_select_related = ("thread", "user")
+    fields = ("kind", "user", "thread", "item_id", "created_at", "updated_at", "rated_text")
+    readonly_fields = fields
+    date_hierarchy = "updated_at"
+
+    @admin.display(description="rated item")
+    def rated_text(self, obj: Feedback) -> str:
+        item = ThreadItem.objects.filter(thread_id=obj.thread_id, item_id=obj.item_id).first()
+        return truncatechars(item.text, 120) if item is not None else "(deleted)"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from chatkit.types import ThreadItem, ThreadMetadata
 
 from accounts.models import User
+from chat.ledger import TurnLedger
 
 
 @dataclass
@@ -22,3 +23,12 @@ class RequestContext:
     # The newest items of the thread last listed newest-first in this request
     # (thread id, items, has_more); any write to that thread clears it.
     recent_items: tuple[str, list[ThreadItem], bool] | None = None
+    # This turn's tool effects (set by the server for each run of a user message).
+    ledger: TurnLedger | None = None
+    # The request reruns a user message (retry_after_item, "Try again").
+    rerun: bool = False
+    # A client's key for a message it may resend (`Idempotency-Key`, or the
+    # request's metadata.idempotency_key), and the user message id it names.
+    idempotency_key: str | None = None
+    user_message_id: str | None = None
+    keyed_thread_id: str | None = None

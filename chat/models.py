@@ -168,3 +168,63 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return str((self.data or {}).get("name") or self.id)
+
+
+class ToolEffect(models.Model):
+    """A todo change a tool made while answering one user message.
+
+    A rerun of that message (`threads.retry_after_item`, "Try again") finds it
+    here and answers the model with the recorded result instead of changing the
+    todos a second time.
+    """
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="tool_effects")
+    user_message_id = models.CharField(max_length=ID_MAX_LENGTH)
+    tool = models.CharField(max_length=64)
+    # Normalised ways a model may name the same change: the title, "#12", "12"...
+    aliases = models.JSONField(default=list)
+    # For update_todo: the fields it set (a different change is a new effect).
+    fields = models.JSONField(default=dict, blank=True)
+    # What the tool told the model.
+    result = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["thread", "user_message_id"], name="chat_effect_turn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool} for {self.user_message_id}"
+
+
+class FeedbackKind(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+
+
+class Feedback(models.Model):
+    """A user's thumbs up or down on one assistant or widget item; the latest wins."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="feedback")
+    item_id = models.CharField(max_length=ID_MAX_LENGTH)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_feedback"
+    )
+    kind = models.CharField(max_length=16, choices=FeedbackKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "item_id", "user"], name="chat_feedback_one_per_item_user"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "-updated_at"], name="chat_feedback_kind")]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.item_id}"

@@ -48,19 +48,19 @@ _COMMANDS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, 
     ),
     (
         re.compile(r"^(?:list|show)(?:\s+(?:my\s+)?(?:open\s+)?(?:todos|tasks))?$", re.IGNORECASE),
-        "list_todos",
+        "show_todos",
         lambda m: {"status": "open"},
     ),
     (
         re.compile(r"^(?:list|show)\s+all(?:\s+(?:my\s+)?(?:todos|tasks))?$", re.IGNORECASE),
-        "list_todos",
+        "show_todos",
         lambda m: {"status": "all"},
     ),
     (
         re.compile(
             r"^(?:list|show)\s+(?:my\s+)?(?:completed|done)(?:\s+(?:todos|tasks))?$", re.IGNORECASE
         ),
-        "list_todos",
+        "show_todos",
         lambda m: {"status": "completed"},
     ),
     (
@@ -165,6 +165,14 @@ def answer_for_tool_output(tool: str | None, arguments: dict[str, Any], output: 
             return f'Updated "{title}".'
         case "delete_todo":
             return f'Deleted "{title}".'
+        case "show_todos":
+            # The widget lists them; the answer only introduces it.
+            status = data.get("status", "open")
+            label = {"open": "open todos", "completed": "completed todos"}.get(status, "todos")
+            count = data.get("count", 0)
+            if not count:
+                return f"You have no {label}."
+            return f"Here are your {label} ({count})."
         case "list_todos" | "search_todos":
             todos = data.get("todos") or []
             if tool == "search_todos":

@@ -11,44 +11,66 @@ from typing import Any, TypeVar
 
 import openai
 from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming, TResponseInputItem
-from chatkit.agents import AgentContext, ThreadItemConverter, stream_agent_response
+from chatkit.actions import Action
+from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
-from chatkit.store import AttachmentStore, Store
+from chatkit.store import AttachmentStore, NotFoundError, Store
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageContentPartAdded,
     AssistantMessageContentPartDone,
     AssistantMessageContentPartTextDelta,
     AssistantMessageItem,
-    Attachment,
     AudioInput,
     ChatKitReq,
     ClientEffectEvent,
+    FeedbackKind,
     HiddenContextItem,
     SDKHiddenContextItem,
+    SyncCustomActionResponse,
+    ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
+    ThreadItemRemovedEvent,
+    ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     TranscriptionResult,
     UserMessageItem,
     UserMessageTextContent,
+    WidgetItem,
     is_streaming_req,
 )
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from openai.types.responses import EasyInputMessageParam
+from django.utils import timezone
 from pydantic import TypeAdapter
 
-from attachments.model_input import attachment_input, label_images
 from attachments.store import DjangoAttachmentStore
 from attachments.transcribe import transcribe_audio
+from chat.actions import (
+    ActionInvalid,
+    RetryPayload,
+    apply_todo_action,
+    parse_action,
+    refreshed_widget,
+)
 from chat.agent import MAX_TURNS, build_agent, get_run_config
 from chat.context import RequestContext
+from chat.converter import TodoThreadItemConverter, note
+from chat.ledger import TurnLedger, aeffects_for
+from chat.models import Thread
+from chat.services import feedback_record
 from chat.store import DjangoStore
+from chat.tools import dumps
+from chat.turns import one_turn_at_a_time
+from chat.widgets import CHAT_RETRY, error_card, error_card_used, retry_target
+from config.db import run_sync
+from todos.exceptions import TodoNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -61,41 +83,14 @@ TITLE_MAX_CHARS = 60
 TODOS_CHANGED_EFFECT = "todos.changed"
 
 # What the user sees when a turn fails; the real error is only logged.
-MSG_TIMEOUT = "The assistant took too long to answer. Please try again."
-MSG_BUSY = "The assistant is busy right now. Please try again in a moment."
-MSG_UNREACHABLE = "The assistant could not be reached. Please try again."
-MSG_TOO_MANY_STEPS = "That request needed too many steps. Please try a simpler request."
-MSG_FAILED = "Sorry, something went wrong while answering. Please try again."
-
-
-class TodoThreadItemConverter(ThreadItemConverter):
-    """Thread items to model input; hidden context goes in as developer notes."""
-
-    @staticmethod
-    def _note(text: str) -> EasyInputMessageParam:
-        return EasyInputMessageParam(
-            type="message",
-            role="developer",
-            content=f"Context from earlier in this conversation (not shown to the user):\n{text}",
-        )
-
-    async def hidden_context_to_input(self, item: HiddenContextItem) -> TResponseInputItem:
-        content = item.content if isinstance(item.content, str) else repr(item.content)
-        return self._note(content)
-
-    async def sdk_hidden_context_to_input(self, item: SDKHiddenContextItem) -> TResponseInputItem:
-        return self._note(item.content)
-
-    # --- attachments (attachments/model_input.py) ---
-
-    async def attachment_to_message_content(self, attachment: Attachment) -> Any:
-        return await attachment_input(attachment)
-
-    async def user_message_to_input(
-        self, item: UserMessageItem, is_last_message: bool = True
-    ) -> TResponseInputItem | list[TResponseInputItem] | None:
-        converted = await super().user_message_to_input(item, is_last_message)
-        return label_images(converted, item.attachments)
+# No "try again" in them: clients add their own retry wording or button (allow_retry).
+MSG_TIMEOUT = "The assistant took too long to answer."
+MSG_BUSY = "The assistant is busy right now."
+MSG_UNREACHABLE = "The assistant could not be reached."
+MSG_TOO_MANY_STEPS = "That request needed too many steps; a simpler one may work."
+MSG_FAILED = "Sorry, something went wrong while answering."
+MSG_UNKNOWN_TODO = "That todo was not found; it may have been deleted."
+MSG_NOT_RETRYABLE = "This message can't be tried again."
 
 
 def thread_title(message: UserMessageItem) -> str | None:
@@ -168,8 +163,6 @@ class PartialMessages:
 class TodoChatKitServer(ChatKitServer[RequestContext]):
     """Answers each user message with one run of the todo agent."""
 
-    converter = TodoThreadItemConverter()
-
     def __init__(
         self,
         store: Store[RequestContext],
@@ -191,7 +184,10 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> StreamingResult | NonStreamingResult:
         """`process` for a request the caller has already validated."""
         if is_streaming_req(request):
-            return StreamingResult(self._process_streaming(request, context))
+            # A retry runs its user message again: the tools consult the ledger.
+            context.rerun = isinstance(request, ThreadsRetryAfterItemReq)
+            stream = functools.partial(self._process_streaming, request, context)
+            return StreamingResult(one_turn_at_a_time(self.store, request, context, stream))
         return NonStreamingResult(await self._process_non_streaming(request, context))
 
     async def respond(
@@ -204,7 +200,12 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         history = await self.store.load_thread_items(
             thread.id, None, config["HISTORY_ITEMS"], "desc", context
         )
-        agent_input = await self.converter.to_agent_input(list(reversed(history.data)))
+        converter = TodoThreadItemConverter(user=context.user)
+        agent_input = await converter.to_agent_input(list(reversed(history.data)))
+        if input_user_message is not None:
+            context.ledger = TurnLedger(thread.id, input_user_message.id, rerun=context.rerun)
+            if context.rerun:
+                agent_input += await self._already_applied(thread.id, input_user_message.id)
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result: RunResultStreaming | None = None
         failure: CustomStreamError | None = None
@@ -248,6 +249,8 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             # Keep what the user already saw: the SDK saves these like any done item.
             for done in partial.finished():
                 yield done
+            # And a card saying it failed, with "Try again", so a reload still shows it.
+            yield self._error_card(thread, input_user_message, failure.message, context)
         # Even a failed turn may have changed todos before it broke off.
         if context.todos_changed:
             yield ClientEffectEvent(name=TODOS_CHANGED_EFFECT, data={})
@@ -257,6 +260,151 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             thread.title = thread_title(input_user_message)
         if failure is not None:
             raise failure
+
+    async def _already_applied(self, thread_id: str, message_id: str) -> list[TResponseInputItem]:
+        """On a rerun, tell the model which changes the earlier run already made."""
+        effects = await aeffects_for(thread_id=thread_id, user_message_id=message_id)
+        if not effects:
+            return []
+        lines = [f"- {effect['tool']} -> {dumps(effect['result'])}" for effect in effects]
+        return [
+            note(
+                "This message is being answered again. These changes were already made "
+                "the first time; calling the same tool again will not repeat them:\n"
+                + "\n".join(lines)
+            )
+        ]
+
+    def _error_card(
+        self,
+        thread: ThreadMetadata,
+        message: UserMessageItem | None,
+        text: str,
+        context: RequestContext,
+    ) -> ThreadItemDoneEvent:
+        card = error_card(text, user_message_id=message.id if message is not None else None)
+        return ThreadItemDoneEvent(
+            item=WidgetItem(
+                id=self.store.generate_item_id("message", thread, context),
+                thread_id=thread.id,
+                created_at=timezone.now(),
+                widget=card,
+                copy_text=text,
+            )
+        )
+
+    # --- widget actions ------------------------------------------------------------
+
+    async def action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: RequestContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        try:
+            payload = parse_action(action)
+        except ActionInvalid as exc:
+            raise CustomStreamError(exc.message, allow_retry=False) from None
+        if isinstance(payload, RetryPayload):
+            async for event in self._retry(thread, payload, sender, context):
+                yield event
+            return
+        try:
+            result = await apply_todo_action(
+                user=context.user,
+                action_type=action.type,
+                todo_id=payload.id,
+                sender=sender,
+                thread_id=thread.id,
+                hidden_id=self.store.generate_item_id("message", thread, context),
+            )
+        except TodoNotFound:
+            # Show the list as it is now (the todo may be gone), then say so.
+            widget = await refreshed_widget(user=context.user, sender=sender)
+            if widget is not None:
+                yield ThreadItemReplacedEvent(item=widget)
+            raise CustomStreamError(MSG_UNKNOWN_TODO, allow_retry=False) from None
+        if result.widget is not None:
+            yield ThreadItemReplacedEvent(item=result.widget)
+        yield ThreadItemDoneEvent(item=result.hidden)  # saved, never sent to the client
+        yield ClientEffectEvent(name=TODOS_CHANGED_EFFECT, data={})
+
+    async def sync_action(
+        self,
+        thread: ThreadMetadata,
+        action: Action[str, Any],
+        sender: WidgetItem | None,
+        context: RequestContext,
+    ) -> SyncCustomActionResponse:
+        """The same todo actions answered as JSON (the updated widget); no client
+        effect can travel in it, but the live /ws/todos/ event does."""
+        if action.type == CHAT_RETRY:
+            raise ActionInvalid("'chat.retry' needs threads.custom_action (it streams).")
+        updated: ThreadItem | None = None
+        try:
+            async for event in self.action(thread, action, sender, context):
+                if isinstance(event, ThreadItemReplacedEvent):
+                    await self.store.save_item(thread.id, event.item, context)
+                    updated = event.item
+                elif isinstance(event, ThreadItemDoneEvent):
+                    await self.store.add_thread_item(thread.id, event.item, context)
+        except CustomStreamError as exc:
+            raise TodoNotFound(exc.message) from None
+        return SyncCustomActionResponse(updated_item=updated)
+
+    async def _retry(
+        self,
+        thread: ThreadMetadata,
+        payload: RetryPayload,
+        sender: WidgetItem | None,
+        context: RequestContext,
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """An error card's "Try again": rerun its user message once, as the latest turn."""
+        if sender is None or retry_target(sender.widget) != payload.item_id:
+            raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False)
+        # The button is spent before anything else can fail.
+        yield ThreadItemReplacedEvent(
+            item=sender.model_copy(update={"widget": error_card_used(sender.widget)})
+        )
+        try:
+            message = await self.store.load_item(thread.id, payload.item_id, context)
+            later = await self.store.load_thread_items(thread.id, message.id, 200, "asc", context)
+        except NotFoundError:
+            raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False) from None
+        if (
+            not isinstance(message, UserMessageItem)
+            or later.has_more
+            or any(isinstance(item, UserMessageItem) for item in later.data)
+        ):
+            raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False)
+        # As threads.retry_after_item does: what followed the message goes, card included.
+        for item in later.data:
+            if isinstance(item, (HiddenContextItem, SDKHiddenContextItem)):
+                await self.store.delete_thread_item(thread.id, item.id, context)
+            else:
+                yield ThreadItemRemovedEvent(item_id=item.id)
+        context.rerun = True
+        async for event in self.respond(thread, message, context):
+            yield event
+
+    async def add_feedback(
+        self,
+        thread_id: str,
+        item_ids: list[str],
+        feedback: FeedbackKind,
+        context: RequestContext,
+    ) -> None:
+        try:
+            await run_sync(
+                feedback_record,
+                user=context.user,
+                thread_id=thread_id,
+                item_ids=item_ids,
+                kind=feedback,
+            )
+        except Thread.DoesNotExist:
+            raise NotFoundError(f"Thread {thread_id} not found") from None
 
     async def transcribe(
         self, audio_input: AudioInput, context: RequestContext

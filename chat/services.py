@@ -1,4 +1,4 @@
-"""Writes on chat threads outside the ChatKit protocol: retention purge, demo data."""
+"""Writes on chat threads outside the ChatKit store: feedback, retention purge, demo data."""
 
 from __future__ import annotations
 
@@ -16,10 +16,40 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from chat.models import Thread, ThreadItem
+from chat.models import Feedback, ItemType, Thread, ThreadItem
 from chat.store import item_row_fields
 from todos.models import Todo
 from todos.services import todo_create
+
+# Feedback rates what the assistant produced, never the user's own words.
+FEEDBACK_ITEM_TYPES = (ItemType.ASSISTANT_MESSAGE, ItemType.WIDGET)
+
+
+def feedback_record(*, user: User, thread_id: str, item_ids: list[str], kind: str) -> int:
+    """Store `kind` for each of the user's assistant/widget items named; idempotent.
+
+    One row per (item, user): sending again updates its kind and time. Items that
+    are not assistant answers or widgets of this user's thread are ignored; a
+    thread that is not the user's is `Thread.DoesNotExist`. Returns rows written.
+    """
+    thread = Thread.objects.for_user(user).get(pk=thread_id)
+    rated = list(
+        ThreadItem.objects.filter(
+            thread=thread, item_id__in=item_ids[:100], type__in=FEEDBACK_ITEM_TYPES
+        ).values_list("item_id", flat=True)
+    )
+    now = timezone.now()
+    rows = [
+        Feedback(thread=thread, item_id=item_id, user=user, kind=kind, updated_at=now)
+        for item_id in rated
+    ]
+    Feedback.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["thread", "item_id", "user"],
+        update_fields=["kind", "updated_at"],
+    )
+    return len(rows)
 
 
 class PurgeResult(TypedDict):

@@ -134,11 +134,17 @@ class DjangoStore(Store[RequestContext]):
     # --- ids -------------------------------------------------------------------------
 
     def generate_thread_id(self, context: RequestContext) -> str:
-        return new_thread_id()
+        # A client's idempotency key fixes the new thread's id (chat/turns.py).
+        keyed, context.keyed_thread_id = context.keyed_thread_id, None
+        return keyed or new_thread_id()
 
     def generate_item_id(
         self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext
     ) -> str:
+        if item_type == "message" and context.user_message_id is not None:
+            # The request's first message id is its user message's: keyed by the client.
+            keyed, context.user_message_id = context.user_message_id, None
+            return keyed
         return f"{ID_PREFIXES.get(item_type, item_type)}_{uuid.uuid4().hex}"
 
     def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:

@@ -2,12 +2,15 @@
 
 Each tool answers the model with compact JSON: the todo(s) on success, or
 {"error": "..."} for a domain error the model should relay or fix. Changes are
-also kept in the thread as hidden context, so later turns still know about them.
+also kept in the thread as hidden context, so later turns still know about them,
+and recorded per user message (chat/ledger.py), so a rerun of the same message
+answers with the recorded change instead of making it twice.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from agents import ModelBehaviorError, RunContextWrapper, function_tool
@@ -17,6 +20,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.context import RequestContext
+from chat.widgets import todo_list_widget
+from config.db import run_sync
 from todos import selectors, services
 from todos.exceptions import TodoInvalid, TodoNotFound
 from todos.models import Todo
@@ -28,6 +33,11 @@ Status = Literal["open", "completed", "all"]
 
 # Keeps one list result from flooding the model's context.
 MAX_LISTED = 50
+MAX_DESCRIPTION_CHARS = 300
+ALREADY_APPLIED = (
+    "This change was already made when this message was first answered; it was not made again."
+)
+_HEADINGS = {"open": "Open todos", "completed": "Completed todos", "all": "All todos"}
 _STATUS_FILTER: dict[str, bool | None] = {"open": False, "completed": True, "all": None}
 
 
@@ -45,17 +55,17 @@ def _user(ctx: ToolContext) -> User:
 
 
 def _brief(todo: Todo) -> dict[str, Any]:
-    """A todo for the model: SPEC's fields minus the timestamps."""
+    """A todo for the model: SPEC's fields minus the timestamps, the description cut short."""
     data = todo_to_dict(todo)
     data.pop("created_at")
     data.pop("updated_at")
+    if len(data["description"]) > MAX_DESCRIPTION_CHARS:
+        data["description"] = data["description"][:MAX_DESCRIPTION_CHARS] + "…"
     return data
 
 
-async def _record_change(ctx: ToolContext, tool: str, todo: Todo) -> dict[str, Any]:
-    """Flag the change for the client and keep it in the thread for later turns."""
-    data = _brief(todo)
-    ctx.context.request_context.todos_changed = True
+async def _note(ctx: ToolContext, tool: str, data: dict[str, Any]) -> None:
+    """Keep a change in the thread as hidden context, so later turns know about it."""
     agent_context = ctx.context
     await agent_context.stream(
         ThreadItemDoneEvent(
@@ -67,7 +77,33 @@ async def _record_change(ctx: ToolContext, tool: str, todo: Todo) -> dict[str, A
             )
         )
     )
-    return data
+
+
+async def _change(
+    ctx: ToolContext, tool: str, ref: str, fields: dict[str, Any], change: Callable[[], Todo]
+) -> str:
+    """Apply one todo change once per user message, whatever reruns the turn.
+
+    `ref` is how the model named the todo (its title for add_todo); `change` runs
+    in a worker thread, inside the transaction that records it in the ledger.
+    """
+    request_context = ctx.context.request_context
+    ledger = request_context.ledger
+    if ledger is not None:
+        prior = await ledger.afind(tool, ref, fields)
+        if prior is not None:
+            await _note(ctx, tool, prior)
+            return dumps({"todo": prior, "already_applied": True, "note": ALREADY_APPLIED})
+    try:
+        if ledger is None:
+            data = _brief(await run_sync(change))
+        else:
+            _, data = await ledger.aapply(tool, ref, fields, change, _brief)
+    except (TodoNotFound, TodoInvalid) as exc:
+        return _error(exc)
+    request_context.todos_changed = True
+    await _note(ctx, tool, data)
+    return dumps({"todo": data})
 
 
 def tool_failure(ctx: RunContextWrapper[Any], error: Exception) -> str | None:
@@ -99,17 +135,15 @@ async def add_todo(
         priority: low, medium or high.
         due_date: Optional due date as YYYY-MM-DD.
     """
-    try:
-        todo = await services.atodo_create(
-            user=_user(ctx),
-            title=title,
-            description=description or "",
-            priority=priority,
-            due_date=due_date or None,
-        )
-    except TodoInvalid as exc:
-        return _error(exc)
-    return dumps({"todo": await _record_change(ctx, "add_todo", todo)})
+    user = _user(ctx)
+    fields = {"description": description or "", "priority": priority, "due_date": due_date or None}
+    return await _change(
+        ctx,
+        "add_todo",
+        title,
+        fields,
+        lambda: services.todo_create(user=user, title=title, **fields),
+    )
 
 
 @function_tool(failure_error_function=tool_failure)
@@ -124,6 +158,21 @@ async def list_todos(ctx: ToolContext, status: Status = "open") -> str:
 
 
 @function_tool(failure_error_function=tool_failure)
+async def show_todos(ctx: ToolContext, status: Status = "open") -> str:
+    """Show the user their todos in the chat as an interactive list, with buttons to
+    complete, reopen or delete each one. Use it whenever the user asks to see or list
+    their todos. The user sees the list, so don't repeat it: answer in one short sentence.
+
+    Args:
+        status: open (not done, the default), completed, or all.
+    """
+    todos = await selectors.atodo_list(user=_user(ctx), completed=_STATUS_FILTER[status])
+    widget, copy_text = todo_list_widget(todos, heading=_HEADINGS[status])
+    await ctx.context.stream_widget(widget, copy_text=copy_text)
+    return _list_result(todos, status=status, shown_to_user="yes")
+
+
+@function_tool(failure_error_function=tool_failure)
 async def search_todos(ctx: ToolContext, query: str) -> str:
     """Find the user's todos whose title or description contains the text.
 
@@ -135,6 +184,7 @@ async def search_todos(ctx: ToolContext, query: str) -> str:
 
 
 def _list_result(todos: list[Todo], **about: str) -> str:
+    """At most MAX_LISTED todos, with the total count."""
     shown = todos[:MAX_LISTED]
     result: dict[str, Any] = {**about, "count": len(todos), "todos": [_brief(t) for t in shown]}
     if len(todos) > len(shown):
@@ -144,12 +194,12 @@ def _list_result(todos: list[Todo], **about: str) -> str:
 
 async def _set_completed(ctx: ToolContext, tool: str, ref: str, completed: bool) -> str:
     user = _user(ctx)
-    try:
-        found = await selectors.atodo_find(user=user, ref=ref)
-        todo = await services.atodo_set_completed(user=user, todo_id=found.id, completed=completed)
-    except (TodoNotFound, TodoInvalid) as exc:
-        return _error(exc)
-    return dumps({"todo": await _record_change(ctx, tool, todo)})
+
+    def change() -> Todo:
+        found = selectors.todo_find(user=user, ref=ref)
+        return services.todo_set_completed(user=user, todo_id=found.id, completed=completed)
+
+    return await _change(ctx, tool, ref, {}, change)
 
 
 @function_tool(failure_error_function=tool_failure)
@@ -205,12 +255,12 @@ async def update_todo(
             {"error": "Nothing to change: give a new title, description, priority or due date."}
         )
     user = _user(ctx)
-    try:
-        found = await selectors.atodo_find(user=user, ref=ref)
-        todo = await services.atodo_update(user=user, todo_id=found.id, **fields)
-    except (TodoNotFound, TodoInvalid) as exc:
-        return _error(exc)
-    return dumps({"todo": await _record_change(ctx, "update_todo", todo)})
+
+    def change() -> Todo:
+        found = selectors.todo_find(user=user, ref=ref)
+        return services.todo_update(user=user, todo_id=found.id, **fields)
+
+    return await _change(ctx, "update_todo", ref, fields, change)
 
 
 @function_tool(failure_error_function=tool_failure)
@@ -221,16 +271,17 @@ async def delete_todo(ctx: ToolContext, ref: str) -> str:
         ref: The todo's id as "#12", or its title.
     """
     user = _user(ctx)
-    try:
-        found = await selectors.atodo_find(user=user, ref=ref)
-        todo = await services.atodo_delete(user=user, todo_id=found.id)
-    except TodoNotFound as exc:
-        return _error(exc)
-    return dumps({"todo": await _record_change(ctx, "delete_todo", todo)})
+
+    def change() -> Todo:
+        found = selectors.todo_find(user=user, ref=ref)
+        return services.todo_delete(user=user, todo_id=found.id)
+
+    return await _change(ctx, "delete_todo", ref, {}, change)
 
 
 TODO_TOOLS = [
     add_todo,
+    show_todos,
     list_todos,
     search_todos,
     complete_todo,

@@ -34,21 +34,19 @@ from rest_framework.views import APIView
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
 from attachments.selectors import acheck_message_attachments
+from chat.actions import check_action_request
 from chat.context import RequestContext
 from chat.heartbeat import with_heartbeat
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
+from chat.turns import idempotency_key
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
-_UNSUPPORTED = (
-    ThreadsCustomActionReq,
-    ThreadsSyncCustomActionReq,
-)
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -97,8 +95,6 @@ def parse_request(body: bytes) -> ChatKitReq:
         where = ".".join(str(part) for part in first.get("loc", ()))
         detail = f" ({where}: {first.get('msg')})" if where else ""
         raise BadRequest(f"Not a valid ChatKit request{detail}.") from exc
-    if isinstance(parsed, _UNSUPPORTED):
-        raise BadRequest(f"'{parsed.type}' is not supported by this server.")
     return parsed
 
 
@@ -135,6 +131,10 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         if thread_id is not None:
             # The stream's 200 goes out before the SDK loads the thread: check here.
             context.checked_thread = await server.store.load_thread(thread_id, context)
+        if isinstance(parsed, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
+            # A bad action is a 400 (a foreign or missing item a 404) before any stream.
+            await check_action_request(server.store, parsed.params, context)
+        context.idempotency_key = idempotency_key(request, parsed)
         await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
         if is_streaming_req(parsed):
             await acheck_chat_turn(user_id=user.pk)

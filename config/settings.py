@@ -215,9 +215,11 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # Redis pub/sub: one PUBLISH per change, fanned out in each worker's memory to its
+    # sockets, one subscriber connection per worker (docs/performance.md, "Live sockets").
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": env("CHANNELS_PREFIX", "todo-chatkit"),
@@ -298,6 +300,14 @@ ATTACHMENTS = {
     "ORPHAN_HOURS": 24,  # created, never sent: purge_threads removes them after this
     "MODEL_TEXT_CHARS": 20000,  # text of one file the model is shown, at most
     "TRANSCRIBE_MODEL": env("CHATKIT_TRANSCRIBE_MODEL", "gpt-4o-mini-transcribe"),
+    # Links are built on the request's host; this only when there is no request.
+    "FALLBACK_BASE_URL": "http://localhost:8000/",
+}
+# Uploads are bigger than other bodies (the ASGI body guard, config/body_limit.py):
+# a file plus its multipart envelope.
+BODY_LIMIT_OVERRIDES = {
+    **globals().get("BODY_LIMIT_OVERRIDES", {}),
+    "/api/attachments/": ATTACHMENTS["MAX_BYTES"] + 65536,
 }
 
 # --- Security (production) --------------------------------------------------------

@@ -38,6 +38,7 @@ daphne)
     exec "$PYTHON" -m daphne \
         -e "tcp:port=${PORT}:interface=${HOST//:/\\:}:backlog=${BACKLOG}" \
         --proxy-headers \
+        --websocket_connect_timeout 30 \
         --application-close-timeout 30 \
         config.asgi:application
     ;;
@@ -49,6 +50,7 @@ uvicorn)
         --proxy-headers \
         --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
         --backlog "$BACKLOG" \
+        --ws-per-message-deflate false \
         --timeout-keep-alive 5 \
         --timeout-graceful-shutdown 30 \
         --no-access-log \

@@ -6,14 +6,21 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from todos.events import group_name
+from config.wsdispatch import DatabaseFreeDispatchMixin
+from todos.events import MESSAGE_TYPE, group_name
 
 # Close code for "not authenticated" (4000-4999 are for applications).
 CLOSE_UNAUTHENTICATED = 4401
 
 
-class TodoConsumer(AsyncJsonWebsocketConsumer):
+class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
     """Joins the user's group and forwards {"type": "todo.created|updated|deleted", "todo"}."""
+
+    # Handlers that never use the ORM skip Channels' per-message database hop
+    # (config/wsdispatch.py); take a type out of here if its handler starts using it.
+    db_free_message_types = frozenset(
+        {MESSAGE_TYPE, "websocket.connect", "websocket.receive", "websocket.disconnect"}
+    )
 
     group: str | None = None
 

@@ -107,3 +107,13 @@ async def atodo_get(*, user: User, todo_id: int) -> Todo:
 
 async def atodo_find(*, user: User, ref: str) -> Todo:
     return await run_sync(todo_find, user=user, ref=ref)
+
+
+def todo_list_by_ids(*, user: User, ids: list[int]) -> list[Todo]:
+    """The user's todos among `ids`, in the order of `ids` (missing or foreign ones left out)."""
+    found = {todo.pk: todo for todo in Todo.objects.for_user(user).filter(pk__in=ids)}
+    return [found[todo_id] for todo_id in ids if todo_id in found]
+
+
+async def atodo_list_by_ids(*, user: User, ids: list[int]) -> list[Todo]:
+    return await run_sync(todo_list_by_ids, user=user, ids=ids)

@@ -135,6 +135,11 @@ async def test_an_upload_link_only_works_for_its_user_and_attachment(
         url = f"/api/attachments/{mine['id']}/upload{query}"
         response = await ac.upload(async_client, url, b"abc", "a.txt", "text/plain")
         assert ac.error(response) == NOT_FOUND
+    # My own link, from a browser signed in to the page as someone else.
+    await async_client.aforce_login(other_user)
+    url = mine["upload_descriptor"]["url"]
+    response = await ac.upload(async_client, url, b"abc", "a.txt", "text/plain")
+    assert ac.error(response) == NOT_FOUND
     assert not await AttachmentFile.objects.filter(status=Status.UPLOADED).aexists()
 
 

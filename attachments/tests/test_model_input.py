@@ -13,6 +13,7 @@ import pytest
 
 from attachments.tests import client as ac
 from attachments.tests.samples import pdf_with_text
+from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, RecordedRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,6 +73,18 @@ async def test_the_model_receives_the_image_and_the_text_file(
         "type": "input_text",
         "text": "Attached file “notes.csv” (text/csv):\nmilk,2\neggs,12\n",
     }
+
+    # On the next turn the image is not sent again; the file's text is.
+    thread_id = events[0].thread.id
+    await ac.turn(async_client, ck.add_message(thread_id, "thanks"), headers)
+    later = [item for item in fake_openai.requests[2].body["input"] if item.get("role") == "user"]
+    assert later[-1]["content"] == [{"type": "input_text", "text": "thanks"}]
+    earlier = later[0]["content"]
+    assert [part["type"] for part in earlier] == ["input_text"] * 3
+    assert earlier[1]["text"] == "Attached file “notes.csv” (text/csv):\nmilk,2\neggs,12\n"
+    assert earlier[2]["text"] == (
+        "Attached image “list.png” (image/png), shown to you when it was sent"
+    )
 
 
 async def test_text_is_bounded_and_pdfs_go_in_as_their_text(

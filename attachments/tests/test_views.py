@@ -8,6 +8,7 @@ import pytest
 
 from attachments import links
 from attachments.tests import client as ac
+from attachments.tests.conftest import stored_files
 from chat.models import ThreadItem
 from chat.tests import chatkit_client as ck
 
@@ -82,3 +83,16 @@ async def test_listing_items_hands_out_fresh_preview_links(async_client, user, b
     assert fresh.startswith(f"http://testserver/api/attachments/{image['id']}/preview?token=")
     response = await async_client.get(fresh)
     assert response.status_code == HTTPStatus.OK
+
+
+async def test_bytes_lost_from_storage_are_404_not_500(
+    async_client, user, bearer, png, attachments_dir
+):
+    image = await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
+    for path in stored_files(attachments_dir):
+        path.unlink()
+    response = await async_client.get(image["preview_url"])
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+    events = await ac.turn(async_client, ac.create_thread_with("hi", [image["id"]]), bearer(user))
+    assert "“p.png”" in ck.assistant_text(events)  # the turn still works

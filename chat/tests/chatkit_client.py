@@ -5,25 +5,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatkit.actions import Action
 from chatkit.types import (
+    FeedbackKind,
     InferenceOptions,
+    ItemFeedbackParams,
+    ItemsFeedbackReq,
     ItemsListParams,
     ItemsListReq,
     ThreadAddUserMessageParams,
     ThreadCreateParams,
+    ThreadCustomActionParams,
     ThreadDeleteParams,
     ThreadGetByIdParams,
     ThreadListParams,
+    ThreadRetryAfterItemParams,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
+    ThreadsCustomActionReq,
     ThreadsDeleteReq,
     ThreadsGetByIdReq,
     ThreadsListReq,
+    ThreadsRetryAfterItemReq,
+    ThreadsSyncCustomActionReq,
     ThreadStreamEvent,
     ThreadsUpdateReq,
     ThreadUpdateParams,
     UserMessageInput,
+    UserMessageTagContent,
     UserMessageTextContent,
+    WidgetItem,
 )
 from pydantic import BaseModel, TypeAdapter
 
@@ -42,16 +53,50 @@ def user_input(text: str) -> UserMessageInput:
     )
 
 
-def create_thread(text: str) -> bytes:
-    return _dump(ThreadsCreateReq(params=ThreadCreateParams(input=user_input(text))))
+def tag(text: str, data: dict[str, Any], tag_id: str = "tag_1") -> UserMessageTagContent:
+    """A ChatKit entity tag (`input_tag`), as the composer sends one."""
+    return UserMessageTagContent(id=tag_id, text=text, data=data, interactive=True)
 
 
-def add_message(thread_id: str, text: str) -> bytes:
+def user_input_parts(content: str | list[Any]) -> UserMessageInput:
+    if isinstance(content, str):
+        return user_input(content)
+    parts = [UserMessageTextContent(text=p) if isinstance(p, str) else p for p in content]
+    return UserMessageInput(content=parts, attachments=[], inference_options=InferenceOptions())
+
+
+def create_thread(text: str | list[Any]) -> bytes:
+    """threads.create; `text` may be a list of strings and tags."""
+    return _dump(ThreadsCreateReq(params=ThreadCreateParams(input=user_input_parts(text))))
+
+
+def add_message(thread_id: str, text: str | list[Any]) -> bytes:
+    """threads.add_user_message; `text` may be a list of strings and tags."""
     return _dump(
         ThreadsAddUserMessageReq(
-            params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input(text))
+            params=ThreadAddUserMessageParams(thread_id=thread_id, input=user_input_parts(text))
         )
     )
+
+
+def custom_action(
+    thread_id: str, item_id: str | None, action_type: str, payload: Any = None, *, sync=False
+) -> bytes:
+    params = ThreadCustomActionParams(
+        thread_id=thread_id, item_id=item_id, action=Action(type=action_type, payload=payload)
+    )
+    request = ThreadsSyncCustomActionReq if sync else ThreadsCustomActionReq
+    return _dump(request(params=params))
+
+
+def retry_after(thread_id: str, item_id: str) -> bytes:
+    params = ThreadRetryAfterItemParams(thread_id=thread_id, item_id=item_id)
+    return _dump(ThreadsRetryAfterItemReq(params=params))
+
+
+def feedback(thread_id: str, item_ids: list[str], kind: FeedbackKind) -> bytes:
+    params = ItemFeedbackParams(thread_id=thread_id, item_ids=item_ids, kind=kind)
+    return _dump(ItemsFeedbackReq(params=params))
 
 
 def list_threads(limit: int = 20, order: str = "desc", after: str | None = None) -> bytes:
@@ -89,3 +134,22 @@ def assistant_text(events: list[Any]) -> str:
         e for e in events if e.type == "thread.item.done" and e.item.type == "assistant_message"
     ]
     return "".join(part.text for event in done for part in event.item.content)
+
+
+def widget_item(events: list[Any]) -> Any:
+    """The (last) widget item a stream finished."""
+    done = [e for e in events if e.type == "thread.item.done" and e.item.type == "widget"]
+    assert done, [e.type for e in events]
+    return done[-1].item
+
+
+def widget_from_data(data: dict[str, Any]) -> WidgetItem:
+    """A stored widget item's JSON, validated as the SDK's WidgetItem."""
+    return TypeAdapter(WidgetItem).validate_python(data)
+
+
+def with_metadata(body: bytes, **metadata: Any) -> bytes:
+    """A request body with `metadata` set (ChatKit's integration-specific field)."""
+    data = json.loads(body)
+    data["metadata"] = {**data.get("metadata", {}), **metadata}
+    return json.dumps(data).encode()

@@ -24,7 +24,9 @@ from pydantic import BaseModel
 
 from chat.responses_stream import stream_events
 
-Mode = Literal["script", "rate_limit", "hang"]
+# script: tool call, then the answer; rate_limit / hang: every call fails so;
+# fail_after_tool: the tool call goes out, the call that carries its output gets a 429.
+Mode = Literal["script", "rate_limit", "hang", "fail_after_tool"]
 
 
 @dataclass
@@ -90,7 +92,9 @@ class FakeOpenAI:
         if self.mode == "hang":
             self._stopping.wait(timeout=30)
             return
-        if self.mode == "rate_limit":
+        if self.mode == "rate_limit" or (
+            self.mode == "fail_after_tool" and self._has_tool_output(body)
+        ):
             self._json(
                 request,
                 HTTPStatus.TOO_MANY_REQUESTS,
@@ -125,13 +129,19 @@ class FakeOpenAI:
 
     # --- the script ------------------------------------------------------------------
 
-    def events_for(self, body: dict[str, Any]) -> list[BaseModel]:
-        has_tool_output = any(
-            isinstance(item, dict) and item.get("type") == "function_call_output"
-            for item in body.get("input") or []
+    @staticmethod
+    def _has_tool_output(body: dict[str, Any]) -> bool:
+        """Whether the input ends with a tool's output (the model must answer it now)."""
+        items = body.get("input") or []
+        return (
+            bool(items)
+            and isinstance(items[-1], dict)
+            and (items[-1].get("type") == "function_call_output")
         )
+
+    def events_for(self, body: dict[str, Any]) -> list[BaseModel]:
         number = len(self.requests)
-        if has_tool_output:
+        if self._has_tool_output(body):
             return self._text_events(f"resp_fake_{number}", f"msg_fake_{number}")
         return self._tool_call_events(f"resp_fake_{number}", f"fc_fake_{number}")
 

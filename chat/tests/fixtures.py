@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -13,6 +13,7 @@ from chat.context import RequestContext
 from chat.models import Thread
 from chat.store import DjangoStore, wait_for_pending_writes
 from chat.tests.factories import ThreadFactory
+from chat.tests.fake_openai import FakeOpenAI
 
 
 @pytest.fixture
@@ -44,3 +45,17 @@ def chat_thread(user: User) -> Thread:
 def other_thread(other_user: User) -> Thread:
     """A thread owned by `other_user`."""
     return ThreadFactory(owner=other_user)
+
+
+@pytest.fixture
+def cat_openai(settings) -> Iterator[FakeOpenAI]:
+    """The configured model is OpenAI's, served by a local fake whose model adds "feed cat"."""
+    fake = FakeOpenAI(todo_title="feed cat").start()
+    settings.CHATKIT = {
+        **settings.CHATKIT,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake.base_url,
+        "MODEL": "gpt-test-mini",
+    }
+    yield fake
+    fake.stop()

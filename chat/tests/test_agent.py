@@ -11,6 +11,7 @@ from chat.store import DjangoStore
 
 TODO_TOOLS = {
     "add_todo",
+    "show_todos",
     "list_todos",
     "search_todos",
     "complete_todo",

@@ -28,11 +28,11 @@ from todos.models import Todo
         ("add buy milk", "add_todo", {"title": "buy milk"}),
         ("ADD Buy Milk", "add_todo", {"title": "Buy Milk"}),
         ('Add "call mom".', "add_todo", {"title": "call mom"}),
-        ("list", "list_todos", {"status": "open"}),
-        ("LIST", "list_todos", {"status": "open"}),
-        ("Show my todos", "list_todos", {"status": "open"}),
-        ("list all", "list_todos", {"status": "all"}),
-        ("show completed todos", "list_todos", {"status": "completed"}),
+        ("list", "show_todos", {"status": "open"}),
+        ("LIST", "show_todos", {"status": "open"}),
+        ("Show my todos", "show_todos", {"status": "open"}),
+        ("list all", "show_todos", {"status": "all"}),
+        ("show completed todos", "show_todos", {"status": "completed"}),
         ("complete buy milk", "complete_todo", {"ref": "buy milk"}),
         ("Complete #12", "complete_todo", {"ref": "#12"}),
         ("reopen #3", "reopen_todo", {"ref": "#3"}),
@@ -56,7 +56,7 @@ def test_the_latest_user_message_decides():
         {"role": "developer", "content": "Tool add_todo -> {}"},
         {"role": "user", "type": "message", "content": [{"type": "input_text", "text": "list"}]},
     ]
-    assert decide(history) == Reply(tool="list_todos", arguments={"status": "open"})
+    assert decide(history) == Reply(tool="show_todos", arguments={"status": "open"})
 
 
 @pytest.mark.parametrize(
@@ -198,8 +198,12 @@ async def test_add_list_complete_delete_by_title_and_id(user, other_user):
     await chat.say("add Walk the dog")
     events = await chat.say("Show my todos")
     dog = await Todo.objects.aget(owner=user, title="Walk the dog")
-    assert ck.assistant_text(events) == (
-        f"Your open todos:\n- [ ] #{dog.id} Walk the dog\n- [ ] #{milk.id} Buy milk"
+    assert ck.assistant_text(events) == "Here are your open todos (2)."
+    widget = next(
+        e.item for e in events if e.type == "thread.item.done" and e.item.type == "widget"
+    )
+    assert widget.copy_text == (
+        f"Open todos\n- [ ] #{dog.id} Walk the dog\n- [ ] #{milk.id} Buy milk"
     )
     assert "client_effect" not in [event.type for event in events]
 

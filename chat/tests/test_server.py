@@ -223,7 +223,13 @@ async def test_a_model_failure_mid_stream_is_a_friendly_error_and_keeps_the_mess
                 seen_by_client.set()
     events = ck.parse_sse(b"".join(chunks))
 
-    assert [event.type for event in events][-3:] == ["thread.item.done", "error", "thread.updated"]
+    assert [event.type for event in events][-4:] == [
+        "thread.item.done",
+        "thread.item.done",
+        "error",
+        "thread.updated",
+    ]
+    assert events[-3].item.type == "widget"  # the error card
     error = events[-2]
     assert error.message == chat_server.MSG_FAILED
     assert error.allow_retry is True
@@ -234,7 +240,7 @@ async def test_a_model_failure_mid_stream_is_a_friendly_error_and_keeps_the_mess
         for record in caplog.records
     )
     items = await stored_items(server, events[0].thread.id, user)
-    assert [item.type for item in items] == ["user_message", "assistant_message"]
+    assert [item.type for item in items] == ["user_message", "assistant_message", "widget"]
     assert items[1].content[0].text == "Working on it"
     assert events[-1].type == "thread.updated"
     assert events[-1].thread.title == "add something"
@@ -275,7 +281,8 @@ async def test_provider_errors_become_friendly_retryable_errors(user, error, exp
     assert [(e.code, e.message, e.allow_retry) for e in errors] == [("custom", expected, True)]
     assert "sk-secret" not in json.dumps([e.model_dump(mode="json") for e in events])
     items = await stored_items(server, events[0].thread.id, user)
-    assert [item.type for item in items] == ["user_message"]
+    assert [item.type for item in items] == ["user_message", "widget"]
+    assert items[1].copy_text == expected
 
 
 async def test_too_many_tool_rounds_is_a_friendly_error(user):
@@ -299,7 +306,7 @@ async def test_a_hanging_model_is_cut_by_the_idle_timeout(user, settings):
     error = next(event for event in events if event.type == "error")
     assert (error.message, error.allow_retry) == (chat_server.MSG_TIMEOUT, True)
     items = await stored_items(server, events[0].thread.id, user)
-    assert [item.type for item in items] == ["user_message", "assistant_message"]
+    assert [item.type for item in items] == ["user_message", "assistant_message", "widget"]
     assert items[1].content[0].text == "Let me think"
 
 

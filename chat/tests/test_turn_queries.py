@@ -48,4 +48,6 @@ def test_one_turn_costs_the_same_queries_at_10_and_500_items(user):
     short = _turn_queries(user, _thread_with_items(user, 10))
     long = _turn_queries(user, _thread_with_items(user, 500))
     assert short == long, (short, long)
-    assert long <= 11, long  # an "add" turn: thread, messages, tool, hidden item
+    # An "add" turn: thread, messages, tool, hidden item, and the tool's ledger row
+    # (chat/ledger.py: its transaction holds the service's, whose savepoint costs 2).
+    assert long <= 14, long

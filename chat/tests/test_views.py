@@ -71,7 +71,7 @@ async def test_list_complete_and_delete_change_the_database(async_client, user, 
     dog = await Todo.objects.aget(owner=user, title="Walk the dog")
 
     listed = await stream(async_client, ck.add_message(thread_id, "list"), headers)
-    text = ck.assistant_text(listed)
+    text = ck.widget_item(listed).copy_text
     assert "Walk the dog" in text and "pay rent" in text
 
     await stream(async_client, ck.add_message(thread_id, "complete walk the dog"), headers)
@@ -82,9 +82,9 @@ async def test_list_complete_and_delete_change_the_database(async_client, user, 
     await stream(async_client, ck.add_message(thread_id, f"delete #{rent.pk}"), headers)
     assert not await Todo.objects.filter(pk=rent.pk).aexists()
 
-    open_list = ck.assistant_text(
+    open_list = ck.widget_item(
         await stream(async_client, ck.add_message(thread_id, "show my todos"), headers)
-    )
+    ).copy_text
     assert "pay rent" not in open_list
 
 

@@ -30,9 +30,11 @@ def server_command(server: str, port: int, *, app: str = "config.asgi:applicatio
     """The daphne or uvicorn command line we ship (see scripts/prod-start.sh), on loopback."""
     if server == "daphne":
         endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}"
-        return [sys.executable, "-m", "daphne", "-e", endpoint, app]
+        return [sys.executable, "-m", "daphne", "-e", endpoint, "--websocket_connect_timeout",
+                "30", app]  # fmt: skip
     return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-            "--backlog", str(LISTEN_BACKLOG), "--no-access-log"]  # fmt: skip
+            "--backlog", str(LISTEN_BACKLOG), "--ws-per-message-deflate", "false",
+            "--no-access-log"]  # fmt: skip
 
 
 def free_port() -> int:

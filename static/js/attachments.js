@@ -20,6 +20,23 @@
     return node;
   }
 
+  const ICONS = {
+    clip: "M16 6v10a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10a1 1 0 0 1-2 0V7",
+    file: "M6 2h8l6 6v14H6z M14 2v6h6",
+  };
+
+  /** A small stroked SVG icon (no emoji font needed). */
+  function icon(name) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "fc-icon");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.append(path);
+    return svg;
+  }
+
   /** The server's limits, from the page's config (attachments/client.py). */
   function limits() {
     const config = JSON.parse(document.getElementById("page-config").textContent);
@@ -81,7 +98,7 @@
       if (attachment.type === "image" && preview) {
         return el("li", { class: "fc-att" }, el("img", { src: preview, alt: attachment.name, loading: "lazy" }), label);
       }
-      return el("li", { class: "fc-att" }, el("span", { class: "fc-att-icon", "aria-hidden": "true" }, "📄"), label);
+      return el("li", { class: "fc-att fc-att-file" }, icon("file"), label);
     });
     return el("ul", { class: "fc-att-list", "aria-label": "Attachments" }, ...items);
   }
@@ -95,11 +112,13 @@
 
     constructor(chat, server) {
       this.chat = chat;
+      // A ChatKit JSON request through the chat's own authenticated fetch.
+      this.request = (body) => (chat.api ? chat.api.request(body) : chat.request(body));
       this.server = server;
       this.entries = [];
       const accept = Object.entries(server.accept || {}).flatMap(([type, extensions]) => [type, ...extensions]);
       this.picker = el("input", { type: "file", multiple: true, accept: accept.join(","), hidden: true });
-      this.button = el("button", { type: "button", class: "button fc-attach", "aria-label": "Attach files", title: "Attach files" }, "📎");
+      this.button = el("button", { type: "button", class: "button fc-attach", "aria-label": "Attach files", title: "Attach files" }, icon("clip"));
       this.tray = el("ul", { class: "fc-tray", "aria-label": "Files to send", hidden: true });
       chat.form.prepend(this.picker, this.button);
       chat.form.before(this.tray);
@@ -158,7 +177,7 @@
 
     async upload(entry) {
       try {
-        const attachment = await this.chat.request({
+        const attachment = await this.request({
           type: "attachments.create",
           params: { name: entry.file.name, size: entry.file.size, mime_type: entry.file.type },
         });
@@ -181,9 +200,7 @@
       this.entries = this.entries.filter((other) => other !== entry);
       if (entry.localUrl) URL.revokeObjectURL(entry.localUrl);
       if (entry.id) {
-        this.chat
-          .request({ type: "attachments.delete", params: { attachment_id: entry.id } })
-          .catch(() => {}); // an orphan is purged after a day anyway
+        this.request({ type: "attachments.delete", params: { attachment_id: entry.id } }).catch(() => {}); // else purged after a day
       }
       this.render();
     }
@@ -212,7 +229,7 @@
         const name = entry.file.name;
         const thumb = entry.localUrl
           ? el("img", { src: entry.localUrl, alt: "", class: "fc-tray-thumb" })
-          : el("span", { class: "fc-att-icon", "aria-hidden": "true" }, "📄");
+          : icon("file");
         const status =
           entry.state === "uploading"
             ? el("progress", { max: 1, value: entry.progress, "aria-label": `Uploading ${name}` })

@@ -1,0 +1,158 @@
+"""Retry never doubles: `threads.retry_after_item` reruns a turn, and its todo
+changes (add, complete, delete, update) are not applied a second time."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chat.context import RequestContext
+from chat.ledger import normalise
+from chat.models import ToolEffect
+from chat.tests import chatkit_client as ck
+from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
+    call,
+    close_db_connections,
+    last_tool_output,
+    make_server,
+    message,
+    turn,
+)
+from chat.tests.test_views import stream
+from todos.models import Todo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def asked(events: list[Any]) -> str:
+    return next(
+        e.item.id for e in events if e.type == "thread.item.done" and e.item.type == "user_message"
+    )
+
+
+def state(todos: list[Todo]) -> list[tuple[str, bool]]:
+    return sorted((todo.title, todo.completed) for todo in todos)
+
+
+async def todos_of(user) -> list[tuple[str, bool]]:
+    return state([todo async for todo in Todo.objects.filter(owner=user)])
+
+
+# --- the offline model, through /chatkit ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "answer"),
+    [
+        ([], "add feed cat", 'Added "feed cat"'),
+        (["add feed cat"], "complete feed cat", 'Marked "feed cat" as done.'),
+        (["add feed cat", "add walk dog"], "delete feed cat", 'Deleted "feed cat".'),
+    ],
+)
+async def test_retrying_a_change_leaves_the_todos_as_one_run_did(
+    async_client, user, bearer, setup, command, answer
+):
+    headers = bearer(user)
+    thread_id = (await stream(async_client, ck.create_thread("hello"), headers))[0].thread.id
+    for text in setup:
+        await stream(async_client, ck.add_message(thread_id, text), headers)
+    events = await stream(async_client, ck.add_message(thread_id, command), headers)
+    after_one_run = await todos_of(user)
+
+    for _ in range(2):
+        rerun = await stream(async_client, ck.retry_after(thread_id, asked(events)), headers)
+        assert "error" not in [e.type for e in rerun]
+        assert ck.assistant_text(rerun).startswith(answer)
+
+    assert await todos_of(user) == after_one_run
+
+
+async def test_retrying_an_add_with_the_real_model_path(async_client, user, bearer, cat_openai):
+    headers = bearer(user)
+    events = await stream(async_client, ck.create_thread("add feed cat"), headers)
+
+    rerun = await stream(async_client, ck.retry_after(events[0].thread.id, asked(events)), headers)
+
+    assert "error" not in [e.type for e in rerun]
+    assert await todos_of(user) == [("feed cat", False)]
+    rerun_input = cat_openai.requests[2].body["input"]
+    assert "already made" in json.dumps(rerun_input)
+    assert json.loads(cat_openai.requests[3].body["input"][-1]["output"])["already_applied"]
+
+
+# --- a scripted model: what a real model may do on a rerun ----------------------------
+
+
+async def test_an_update_is_not_redone_even_when_the_model_names_the_todo_differently(user):
+    todo = await Todo.objects.acreate(owner=user, title="feed cat")
+    server, model = make_server(
+        [call("update_todo", ref="feed cat", title="feed the cat", priority="high")],
+        [message("Renamed.")],
+        # Rerun: by the old title (which no longer matches any todo), then by #id.
+        [call("update_todo", ref="Feed Cat", title="feed the cat", priority="high")],
+        [call("update_todo", ref=f"#{todo.id}", title="feed the cat", priority="high")],
+        [message("Renamed.")],
+    )
+    events = await turn(server, ck.create_thread("rename feed cat"), user)
+
+    await turn(server, ck.retry_after(events[0].thread.id, asked(events)), user)
+
+    first, again = last_tool_output(model.calls[1]), last_tool_output(model.calls[3])
+    assert again["already_applied"] is True
+    assert again["todo"] == first["todo"]
+    # The second call of the rerun is a new change (the first was used up): applied, a no-op.
+    assert "already_applied" not in last_tool_output(model.calls[4])
+    await todo.arefresh_from_db()
+    assert (todo.title, todo.priority) == ("feed the cat", "high")
+
+
+async def test_the_same_add_twice_in_one_message_adds_two_and_a_rerun_none(user):
+    server, model = make_server(
+        [call("add_todo", title="milk")],
+        [call("add_todo", title="milk")],
+        [message("Added two.")],
+        [call("add_todo", title="milk")],
+        [call("add_todo", title="milk")],
+        [call("add_todo", title="milk")],
+        [message("Added.")],
+    )
+    events = await turn(server, ck.create_thread("add milk twice"), user)
+    assert await Todo.objects.filter(owner=user).acount() == 2
+
+    await turn(server, ck.retry_after(events[0].thread.id, asked(events)), user)
+
+    outputs = [last_tool_output(model.calls[n]) for n in (4, 5, 6)]
+    assert [o.get("already_applied", False) for o in outputs] == [True, True, False]
+    # A third "milk" is a change the first run never made: the model asked for it.
+    assert await Todo.objects.filter(owner=user).acount() == 3
+    note = next(i for i in model.calls[3].input if i.get("role") == "developer")
+    assert note["content"].count("add_todo") == 2
+
+
+async def test_a_failed_change_is_not_recorded_and_runs_again(user):
+    server, model = make_server(
+        [call("complete_todo", ref="nothing")],
+        [message("No such todo.")],
+        [call("complete_todo", ref="nothing")],
+        [message("Still none.")],
+    )
+    events = await turn(server, ck.create_thread("complete nothing"), user)
+    await turn(server, ck.retry_after(events[0].thread.id, asked(events)), user)
+
+    assert not await ToolEffect.objects.aexists()
+    assert "error" in last_tool_output(model.calls[3])
+
+
+async def test_a_new_message_never_reads_the_ledger(user):
+    server, model = make_server([call("add_todo", title="tea")], [message("Added.")])
+    await turn(server, ck.create_thread("add tea"), user)
+    context = RequestContext(user=user)
+    assert context.rerun is False
+    assert [r.tool async for r in ToolEffect.objects.all()] == ["add_todo"]
+    assert "developer" not in [i.get("role") for i in model.calls[0].input]
+
+
+def test_references_compare_loosely():
+    assert normalise('  "Feed   Cat" ') == normalise("feed cat") == "feed cat"

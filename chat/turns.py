@@ -1,0 +1,207 @@
+"""One turn at a time per thread, across workers; a resent message is not a new turn.
+
+The lock lives in Django's cache: Redis when REDIS_URL is set (shared by every
+worker; `add` is an atomic SET NX), the process's memory otherwise (one worker,
+as in development). A PostgreSQL advisory lock is not used: it belongs to a
+session, and a turn hands its pooled connection back while the model talks.
+
+A client that may resend a message names it with a key (`Idempotency-Key`
+header, or `metadata.idempotency_key` in the request). The key fixes the id of
+the user message (or of the thread, for `threads.create`), so a resend finds it
+stored and gets the stored turn back instead of a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from chatkit.store import NotFoundError, Store
+from chatkit.types import (
+    ChatKitReq,
+    ErrorEvent,
+    HiddenContextItem,
+    Page,
+    SDKHiddenContextItem,
+    StreamingReq,
+    Thread,
+    ThreadCreatedEvent,
+    ThreadItem,
+    ThreadItemDoneEvent,
+    ThreadMetadata,
+    ThreadsAddUserMessageReq,
+    ThreadsCreateReq,
+)
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from pydantic import BaseModel
+
+from chat.context import RequestContext
+
+logger = logging.getLogger(__name__)
+
+# A lock outlives a crashed worker by this long at most; a live turn keeps renewing it.
+LOCK_TTL_SECONDS = 120
+RENEW_EVERY_SECONDS = 30
+# How long a second turn waits for the first before giving up (CHATKIT["TURN_WAIT_SECONDS"]).
+DEFAULT_WAIT_SECONDS = 10.0
+MAX_KEY_CHARS = 200
+# A replayed turn sends at most this many of the items that followed its message.
+REPLAY_ITEMS = 100
+
+MSG_THREAD_BUSY = (
+    "This conversation is still answering another message. "
+    "Wait for that answer, then send yours again."
+)
+
+
+def wait_seconds() -> float:
+    return float(settings.CHATKIT.get("TURN_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
+
+
+class TurnLock:
+    """A per-thread lock in the cache; failures of the cache fail open (logged)."""
+
+    def __init__(self, thread_id: str) -> None:
+        self.key = f"chat:turn:{hashlib.sha256(thread_id.encode()).hexdigest()[:40]}"
+        self.token = uuid.uuid4().hex
+        self._renewed = 0.0
+
+    async def acquire(self, wait: float) -> bool:
+        """True once held; False if another turn still held it after `wait` seconds."""
+        deadline, delay = time.monotonic() + wait, 0.02
+        while True:
+            try:
+                if await sync_to_async(cache.add, thread_sensitive=False)(
+                    self.key, self.token, LOCK_TTL_SECONDS
+                ):
+                    self._renewed = time.monotonic()
+                    return True
+            except Exception:  # the cache being down must not stop chat
+                logger.warning("Turn lock cache unavailable; running unlocked", exc_info=True)
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.25)
+
+    async def renew(self) -> None:
+        """Extend the lock now and then while the turn streams."""
+        if time.monotonic() - self._renewed < RENEW_EVERY_SECONDS:
+            return
+        self._renewed = time.monotonic()
+        try:
+            await sync_to_async(cache.touch, thread_sensitive=False)(self.key, LOCK_TTL_SECONDS)
+        except Exception:
+            logger.warning("Could not renew a turn lock", exc_info=True)
+
+    async def release(self) -> None:
+        def release() -> None:
+            if cache.get(self.key) == self.token:
+                cache.delete(self.key)
+
+        try:
+            await asyncio.shield(sync_to_async(release, thread_sensitive=False)())
+        except Exception:
+            logger.warning("Could not release a turn lock (it expires on its own)", exc_info=True)
+
+
+def idempotency_key(request: HttpRequest, parsed: ChatKitReq) -> str | None:
+    """The client's key for a message it may resend, if it sent a usable one."""
+    metadata: dict[str, Any] = getattr(parsed, "metadata", None) or {}
+    key = request.headers.get("Idempotency-Key") or metadata.get("idempotency_key")
+    if isinstance(key, str) and 0 < len(key.strip()) <= MAX_KEY_CHARS:
+        return key.strip()
+    return None
+
+
+def keyed_id(prefix: str, *parts: object) -> str:
+    """A stable id for a (user, thread, key): the same resend names the same row."""
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
+    return f"{prefix}_{digest[:32]}"
+
+
+def _sse(event: BaseModel) -> bytes:
+    return b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
+
+
+async def one_turn_at_a_time(
+    store: Store[RequestContext],
+    request: StreamingReq,
+    context: RequestContext,
+    stream: Callable[[], AsyncIterator[bytes]],
+) -> AsyncIterator[bytes]:
+    """Run `stream` (the SDK's handling of `request`) holding its thread's turn lock.
+
+    A turn that cannot get the lock in time ends at once with a friendly error
+    event; a resend of a keyed message replays the stored turn instead.
+    """
+    thread_id: str | None = getattr(request.params, "thread_id", None)
+    key = context.idempotency_key
+    if isinstance(request, ThreadsCreateReq) and key is not None:
+        thread_id = context.keyed_thread_id = keyed_id("thr", context.user.pk, key)
+    if thread_id is None:
+        async for chunk in stream():
+            yield chunk
+        return
+    lock = TurnLock(thread_id)
+    if not await lock.acquire(wait_seconds()):
+        yield _sse(ErrorEvent(code="custom", message=MSG_THREAD_BUSY, allow_retry=True))
+        return
+    try:
+        replay = await _stored_turn(store, request, context, thread_id)
+        async for chunk in replay if replay is not None else stream():
+            await lock.renew()
+            yield chunk
+    finally:
+        await lock.release()
+
+
+async def _stored_turn(
+    store: Store[RequestContext], request: StreamingReq, context: RequestContext, thread_id: str
+) -> AsyncIterator[bytes] | None:
+    """The stored turn a keyed resend names, as events; None if it is a new turn."""
+    key = context.idempotency_key
+    if key is None:
+        return None
+    if isinstance(request, ThreadsCreateReq):
+        try:
+            thread = await store.load_thread(thread_id, context)
+        except NotFoundError:
+            return None
+        return _replay(store, context, thread, None)
+    if isinstance(request, ThreadsAddUserMessageReq):
+        message_id = keyed_id("msg", context.user.pk, thread_id, key)
+        try:
+            message = await store.load_item(thread_id, message_id, context)
+        except NotFoundError:
+            context.user_message_id = message_id  # the store gives the new message this id
+            return None
+        thread = await store.load_thread(thread_id, context)
+        return _replay(store, context, thread, message)
+    return None
+
+
+async def _replay(
+    store: Store[RequestContext],
+    context: RequestContext,
+    thread: ThreadMetadata,
+    message: ThreadItem | None,
+) -> AsyncIterator[bytes]:
+    if message is None:
+        yield _sse(ThreadCreatedEvent(thread=Thread(**thread.model_dump(), items=Page())))
+    else:
+        yield _sse(ThreadItemDoneEvent(item=message))
+    after = message.id if message is not None else None
+    page = await store.load_thread_items(thread.id, after, REPLAY_ITEMS, "asc", context)
+    for item in page.data:
+        if not isinstance(item, HiddenContextItem | SDKHiddenContextItem):
+            yield _sse(ThreadItemDoneEvent(item=item))
