@@ -231,12 +231,17 @@
       const button = el("button", "button wg-button");
       button.type = component.submit ? "submit" : "button";
       if (component.style === "primary" || component.color === "primary") button.classList.add("primary");
-      if (component.color === "danger") button.classList.add("danger");
+      if (component.color) button.classList.add(`wg-tone-${component.color}`);
+      if (component.variant) button.classList.add(`wg-variant-${component.variant}`);
+      if (component.size) button.classList.add(`wg-control-${component.size}`);
+      // In a row, "Delete “buy milk”" shows as "Delete": the row already says which todo.
+      const quoted = ctx.subject ? `“${ctx.subject}”` : null;
+      const shown = component.label && quoted && component.label.includes(quoted) ? component.label.replace(quoted, "").trim() : component.label;
       if (component.iconStart) button.append(RENDERERS.Icon({ name: component.iconStart }));
-      if (component.label) button.append(document.createTextNode(component.label));
+      if (shown) button.append(document.createTextNode(shown));
       if (component.iconEnd) button.append(RENDERERS.Icon({ name: component.iconEnd }));
       const name = nameWith(label.charAt(0).toUpperCase() + label.slice(1), ctx.subject);
-      if (name !== component.label) button.setAttribute("aria-label", name);
+      if (name !== shown) button.setAttribute("aria-label", name);
       if (component.disabled) button.disabled = true;
       if (!component.submit) this.bind(button, component.onClickAction, "click");
       return button;
