@@ -101,6 +101,11 @@ def test_phone_has_the_chat_one_tap_away_and_nothing_overflows(
         assert titles.nth(index).evaluate("(t) => t.scrollWidth <= t.clientWidth")
     assert page.evaluate(OVERFLOWING) == []
     page.get_by_role("button", name="Chats").click()
+    say(page, "list")
+    expect(
+        page.locator(".fc-widget").get_by_role("checkbox", name="water the plants")
+    ).to_be_visible()
+    assert page.evaluate(OVERFLOWING) == []
     save_screenshot(page, "phone.png")
 
     # The view survives a reload; the todos are one tap back.
@@ -197,6 +202,9 @@ def test_keyboard_only_walk(
     current = page.locator(".fc-thread[aria-current=true]")
     expect(current).to_be_focused()
     expect(page.locator(".fc-user").first).to_be_visible()
+    page.keyboard.press("Escape")
+    say(page, "list")
+    expect(page.locator(".fc-widget").get_by_role("checkbox", name="Call mum")).to_be_visible()
     page.locator("#announcer").evaluate("(node) => { node.textContent = ''; }")
     page.mouse.move(0, 0)
     save_screenshot(page, "screenshot.png")
