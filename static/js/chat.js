@@ -21,6 +21,12 @@
     return node;
   }
 
+  /** A fresh key naming one message, so a resend of it is never a second turn. */
+  function messageKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs https
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
   function userText(item) {
     return (item.content || [])
       .filter((part) => part.type === "input_text" || part.type === "input_tag")
@@ -279,6 +285,11 @@
       const body = this.threadId
         ? { type: "threads.add_user_message", params: { thread_id: this.threadId, input } }
         : { type: "threads.create", params: { input } };
+      // The same text sent again after a failure is the same message (Idempotency-Key):
+      // had the first try been stored after all, the server answers with that turn.
+      const again = this.unsent && this.unsent.text === text && this.unsent.threadId === this.threadId;
+      const key = again ? this.unsent.key : messageKey();
+      this.unsent = { text, key, threadId: this.threadId };
       if (!this.threadId) this.log.replaceChildren();
       this.input.value = "";
       this.grow();
@@ -286,8 +297,9 @@
       if (this.attachments) this.attachments.decorate(pending, attached);
       this.log.append(pending);
       this.scrollDown();
-      const outcome = await this.run(body, { pending });
-      if (!outcome.saved) {
+      const outcome = await this.run(body, { pending, headers: { "Idempotency-Key": key } });
+      if (outcome.saved) this.unsent = null;
+      else {
         // Never stored: no orphan bubble, the text goes back to the composer.
         pending.remove();
         if (!this.input.value) this.input.value = text;
@@ -317,14 +329,14 @@
      * Stream one request and apply its events. `saved` says whether the server
      * took it (any event arrived), so a send that failed before can be given back.
      */
-    async run(body, { pending = null, retryItem = null, quiet = false } = {}) {
+    async run(body, { pending = null, retryItem = null, quiet = false, headers } = {}) {
       this.showError(null);
       const controller = new AbortController();
       this.controller = controller;
       this.setBusy(true, { quiet });
       const turn = { pending, saved: false, streaming: null, widgetSeen: false, userItem: retryItem, failed: false };
       try {
-        const events = await this.api.stream(body, { signal: controller.signal });
+        const events = await this.api.stream(body, { signal: controller.signal, headers });
         for await (const event of events) {
           turn.saved = true;
           this.handleEvent(event, turn);

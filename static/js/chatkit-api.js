@@ -36,10 +36,10 @@
     }
 
     /** POST one ChatKit request; JSON for reads, the raw Response for streams. */
-    async request(body, { signal, stream = false } = {}) {
+    async request(body, { signal, stream = false, headers = {} } = {}) {
       const response = await this.fetch(this.url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: stream ? "text/event-stream" : "application/json" },
+        headers: { "Content-Type": "application/json", Accept: stream ? "text/event-stream" : "application/json", ...headers },
         body: JSON.stringify(body),
         signal,
       });
@@ -48,8 +48,8 @@
     }
 
     /** Stream a request's events (async iterator). */
-    async stream(body, { signal } = {}) {
-      return readEvents(await this.request(body, { signal, stream: true }));
+    async stream(body, { signal, headers } = {}) {
+      return readEvents(await this.request(body, { signal, stream: true, headers }));
     }
 
     listThreads({ after = null, limit = 30 } = {}) {
