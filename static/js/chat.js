@@ -5,7 +5,7 @@
  * (threads.retry_after_item) after a failed turn and waits out rate limits. */
 (function (global) {
   "use strict";
-  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, applyWidgetUpdate, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
+  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, applyEvent, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
 
   const ITEMS_PAGE = 50;
 
@@ -362,81 +362,8 @@
       return turn;
     }
 
-    /** Apply one stream event. */
     handleEvent(event, turn) {
-      switch (event.type) {
-        case "thread.created":
-        case "thread.updated":
-          if (event.type === "thread.created" || !this.threadId) this.setThread(event.thread.id);
-          this.threads.upsert(event.thread);
-          return;
-        case "thread.item.added":
-        case "thread.item.done":
-        case "thread.item.replaced": {
-          const item = event.item;
-          if (item.type === "user_message" && turn.pending && !this.items.has(item.id)) {
-            turn.pending.classList.remove("pending");
-            turn.pending.dataset.itemId = item.id;
-            this.items.set(item.id, { item, node: turn.pending });
-            turn.userItem = item.id;
-            return;
-          }
-          if (item.type === "widget") turn.widgetSeen = true;
-          const node = this.renderItem(item);
-          if (node && item.type === "assistant_message") {
-            turn.streaming = event.type === "thread.item.done" ? null : this.items.get(item.id);
-            node.setAttribute("aria-busy", String(event.type !== "thread.item.done"));
-          }
-          this.scrollDown();
-          return;
-        }
-        case "thread.item.removed": {
-          const entry = this.items.get(event.item_id);
-          if (entry) entry.node.remove();
-          this.items.delete(event.item_id);
-          return;
-        }
-        case "thread.item.updated":
-          this.applyUpdate(event.item_id, event.update || {}, turn);
-          return;
-        case "client_effect":
-          this.onEffect(event.name, event.data || {});
-          return;
-        case "error":
-          turn.failed = true;
-          // A saved error card (a widget) carries its own "Try again".
-          this.showError(event.message || "Sorry, something went wrong.", {
-            retryItem: event.allow_retry && !turn.widgetSeen ? turn.userItem : null,
-          });
-          return;
-        case "notice":
-          this.showError(event.message, { level: "notice" });
-          return;
-        case "stream_options":
-          this.stopButton.disabled = !(event.stream_options && event.stream_options.allow_cancel);
-          return;
-        default:
-      }
-    }
-
-    applyUpdate(itemId, update, turn) {
-      const entry = this.items.get(itemId);
-      if (!entry) return;
-      const { item } = entry;
-      if (item.type === "widget") {
-        this.renderItem({ ...item, widget: applyWidgetUpdate(item.widget, update) });
-        return;
-      }
-      if (item.type !== "assistant_message") return;
-      const content = (item.content = item.content || []);
-      const index = update.content_index || 0;
-      while (content.length <= index) content.push({ type: "output_text", text: "", annotations: [] });
-      if (update.type === "assistant_message.content_part.text_delta") content[index].text += update.delta;
-      else if (update.content) content[index] = update.content;
-      else return;
-      this.renderItem(item).setAttribute("aria-busy", "true");
-      turn.streaming = this.items.get(itemId);
-      this.scrollDown();
+      applyEvent(this, event, turn);
     }
 
     stop() {

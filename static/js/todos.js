@@ -3,7 +3,7 @@
  * tab stop per row with keys for its actions, kept in sync by /ws/todos/. */
 (function (global) {
   "use strict";
-  const { apiFetch, friendlyError } = global.TodoChat;
+  const { apiFetch, friendlyError, onRowKey, editInline } = global.TodoChat;
 
   const PAGE_SIZE = 50;
   const UNDO_MS = 10000;
@@ -305,88 +305,12 @@
       if (keep !== null) this.focusRow(keep);
     }
 
-    // --- keyboard: one tab stop per row ------------------------------------
-
     onKey(event) {
-      const row = event.target;
-      if (!(row instanceof HTMLElement) || !row.matches("li[data-todo-id]")) return;
-      const id = Number(row.dataset.todoId);
-      const todo = this.todos.get(id);
-      const rows = [...this.els.list.querySelectorAll("li[data-todo-id]")];
-      const index = rows.indexOf(row);
-      const move = (to) => {
-        const target = rows[Math.max(0, Math.min(rows.length - 1, to))];
-        if (target) target.focus();
-      };
-      switch (event.key) {
-        case " ":
-        case "x":
-          this.setCompleted(id, !todo.completed);
-          break;
-        case "Enter":
-        case "e":
-        case "F2":
-          this.edit(id);
-          break;
-        case "Delete":
-        case "Backspace":
-          this.remove(id);
-          break;
-        case "ArrowDown":
-          move(index + 1);
-          break;
-        case "ArrowUp":
-          move(index - 1);
-          break;
-        case "Home":
-          move(0);
-          break;
-        case "End":
-          move(rows.length - 1);
-          break;
-        default:
-          return;
-      }
-      event.preventDefault();
+      onRowKey(this, event);
     }
 
     edit(id) {
-      const todo = this.todos.get(id);
-      const row = this.els.list.querySelector(`li[data-todo-id="${id}"]`);
-      if (!todo || !row) return;
-      this.editing = id;
-      const form = global.TodoChat.todoEditForm(todo);
-      row.replaceChildren(form);
-      row.classList.add("editing");
-      form.querySelector("[name=title]").focus();
-      const finish = () => {
-        this.editing = null;
-        this.render();
-        this.focusRow(id);
-      };
-      form.addEventListener("keydown", (event) => {
-        if (event.key === "Escape") {
-          event.stopPropagation();
-          finish();
-        }
-      });
-      form.querySelector("[data-action=cancel]").addEventListener("click", finish);
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        event.stopPropagation();
-        const data = new FormData(form);
-        const fields = {
-          title: String(data.get("title") || "").trim(),
-          description: String(data.get("description") || ""),
-          priority: String(data.get("priority")),
-          due_date: data.get("due_date") || null,
-        };
-        if (!fields.title) return;
-        this.editing = null;
-        const saved = await this.patch(id, fields);
-        if (saved) this.announce(`Saved “${saved.title}”.`);
-        this.focusRow(id);
-      });
+      editInline(this, id);
     }
   }
 
