@@ -137,6 +137,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Serves /chatkit with the header-only hooks inline, no thread hops (config/fastpath.py).
+    "config.fastpath.ChatKitFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
