@@ -8,12 +8,26 @@ that does not validate into SPEC's 400 before a stream starts.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chatkit.actions import Action
-from chatkit.store import Store
-from chatkit.types import HiddenContextItem, ThreadCustomActionParams, WidgetItem
+from chatkit.errors import CustomStreamError
+from chatkit.store import NotFoundError, Store
+from chatkit.types import (
+    ClientEffectEvent,
+    HiddenContextItem,
+    SDKHiddenContextItem,
+    ThreadCustomActionParams,
+    ThreadItemDoneEvent,
+    ThreadItemRemovedEvent,
+    ThreadItemReplacedEvent,
+    ThreadMetadata,
+    ThreadStreamEvent,
+    UserMessageItem,
+    WidgetItem,
+)
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
@@ -24,15 +38,22 @@ from chat.widgets import (
     TODO_COMPLETE,
     TODO_DELETE,
     TODO_REOPEN,
+    error_card_used,
     list_heading,
+    retry_target,
     todo_ids,
     todo_list_widget,
 )
 from config.exceptions import BadRequest
 from todos import selectors, services
+from todos.exceptions import TodoNotFound
 from todos.models import Todo
 
 TODO_ACTIONS = (TODO_COMPLETE, TODO_REOPEN, TODO_DELETE)
+TODOS_CHANGED_EFFECT = "todos.changed"
+
+MSG_UNKNOWN_TODO = "That todo was not found; it may have been deleted."
+MSG_NOT_RETRYABLE = "This message can't be tried again."
 _PAST_TENSE = {TODO_COMPLETE: "completed", TODO_REOPEN: "reopened", TODO_DELETE: "deleted"}
 
 
@@ -131,3 +152,78 @@ async def refreshed_widget(*, user: User, sender: WidgetItem | None) -> WidgetIt
     todos = await selectors.atodo_list_by_ids(user=user, ids=ids)
     widget, copy_text = todo_list_widget(todos, heading=list_heading(sender.widget))
     return sender.model_copy(update={"widget": widget, "copy_text": copy_text})
+
+
+# --- the handlers (TodoChatKitServer.action dispatches to them) ---------------------
+
+
+async def todo_action_events(
+    store: Store[RequestContext],
+    thread: ThreadMetadata,
+    action_type: str,
+    payload: TodoPayload,
+    sender: WidgetItem | None,
+    context: RequestContext,
+) -> AsyncIterator[ThreadStreamEvent]:
+    """todos.complete / reopen / delete: the change, the widget in place, a note, the effect."""
+    try:
+        result = await apply_todo_action(
+            user=context.user,
+            action_type=action_type,
+            todo_id=payload.id,
+            sender=sender,
+            thread_id=thread.id,
+            hidden_id=store.generate_item_id("message", thread, context),
+        )
+    except TodoNotFound:
+        # Show the list as it is now (the todo may be gone), then say so.
+        widget = await refreshed_widget(user=context.user, sender=sender)
+        if widget is not None:
+            yield ThreadItemReplacedEvent(item=widget)
+        raise CustomStreamError(MSG_UNKNOWN_TODO, allow_retry=False) from None
+    if result.widget is not None:
+        yield ThreadItemReplacedEvent(item=result.widget)
+    yield ThreadItemDoneEvent(item=result.hidden)  # saved, never sent to the client
+    yield ClientEffectEvent(name=TODOS_CHANGED_EFFECT, data={})
+
+
+Respond = Callable[
+    [ThreadMetadata, UserMessageItem | None, RequestContext], AsyncIterator[ThreadStreamEvent]
+]
+
+
+async def retry_events(
+    store: Store[RequestContext],
+    respond: Respond,
+    thread: ThreadMetadata,
+    payload: RetryPayload,
+    sender: WidgetItem | None,
+    context: RequestContext,
+) -> AsyncIterator[ThreadStreamEvent]:
+    """chat.retry, an error card's "Try again": rerun its user message once, if it is
+    still the latest; what followed it goes, as with threads.retry_after_item."""
+    if sender is None or retry_target(sender.widget) != payload.item_id:
+        raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False)
+    # The button is spent before anything else can fail.
+    yield ThreadItemReplacedEvent(
+        item=sender.model_copy(update={"widget": error_card_used(sender.widget)})
+    )
+    try:
+        message = await store.load_item(thread.id, payload.item_id, context)
+        later = await store.load_thread_items(thread.id, message.id, 200, "asc", context)
+    except NotFoundError:
+        raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False) from None
+    if (
+        not isinstance(message, UserMessageItem)
+        or later.has_more
+        or any(isinstance(item, UserMessageItem) for item in later.data)
+    ):
+        raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False)
+    for item in later.data:  # the card included
+        if isinstance(item, HiddenContextItem | SDKHiddenContextItem):
+            await store.delete_thread_item(thread.id, item.id, context)
+        else:
+            yield ThreadItemRemovedEvent(item_id=item.id)
+    context.rerun = True
+    async for event in respond(thread, message, context):
+        yield event

@@ -11,7 +11,7 @@ from django.template.defaultfilters import linebreaksbr, truncatechars
 from django.utils.html import SafeString
 
 from chat import selectors
-from chat.models import Feedback, Thread, ThreadItem
+from chat.models import Feedback, Thread, ThreadItem, ToolEffect
 
 
 def _message(item: ThreadItem) -> SafeString:
@@ -62,6 +62,24 @@ class FeedbackInline(admin.TabularInline):
         return False
 
 
+class ToolEffectInline(admin.TabularInline):
+    """The todo changes tools made, per user message (what a retry will not redo)."""
+
+    model = ToolEffect
+    fields = ("created_at", "user_message_id", "tool", "result")
+    readonly_fields = fields
+    ordering = ("id",)
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "tool effects"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
     list_display = ("title_display", "owner", "item_count", "updated_at", "created_at", "id")
@@ -72,7 +90,7 @@ class ThreadAdmin(admin.ModelAdmin):
     date_hierarchy = "updated_at"
     fields = ("id", "owner", "title", "status", "created_at", "updated_at")
     readonly_fields = ("id", "status", "created_at", "updated_at")
-    inlines = (ThreadItemInline, FeedbackInline)
+    inlines = (ThreadItemInline, FeedbackInline, ToolEffectInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Thread]:
         # Owner joined and item count annotated: no query per row.

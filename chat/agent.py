@@ -16,6 +16,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from openai import AsyncOpenAI
 
+from chat.budget import filter_model_input
 from chat.context import RequestContext
 from chat.offline_model import OfflineModel
 from chat.tools import TODO_TOOLS
@@ -28,6 +29,11 @@ You are a concise assistant that manages the user's todo list through your tools
 - Use the tools for every read or change; never invent todos, ids or results.
 - Refer to todos by title, and by #id when titles are ambiguous.
 - When a tool returns {"error": ...}, tell the user briefly what went wrong.
+- When the user wants to see their todos, call show_todos: they get an interactive
+  list (with buttons), so don't repeat it; answer in one short sentence.
+- A result with "already_applied" means an earlier attempt at this same message
+  made that change: report it as done, never make it again.
+- "#12" in the user's message names todo 12 (the user may have tagged it).
 - Keep answers short: one or two sentences, or a short bulleted list.
 - Dates are YYYY-MM-DD. Hidden context messages record earlier tool results;
   use them, but never mention them.
@@ -75,6 +81,8 @@ def get_run_config(model: Model | None = None) -> RunConfig:
         tracing_disabled=True,
         trace_include_sensitive_data=False,
         workflow_name="Todo chat",
+        # Every model call's input within the budget (history and tool outputs).
+        call_model_input_filter=filter_model_input,
     )
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from chatkit.types import ThreadItem, ThreadMetadata
 
 from accounts.models import User
-from chat.ledger import TurnLedger
+
+if TYPE_CHECKING:
+    from chat.ledger import TurnLedger
 
 
 @dataclass

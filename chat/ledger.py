@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents import TResponseInputItem
 from django.db import transaction
 
+from chat.converter import note
 from chat.models import ToolEffect
 from config.db import run_sync
 from todos.models import Todo
@@ -112,3 +114,17 @@ def effects_for(*, thread_id: str, user_message_id: str) -> list[dict[str, Any]]
 
 async def aeffects_for(*, thread_id: str, user_message_id: str) -> list[dict[str, Any]]:
     return await run_sync(effects_for, thread_id=thread_id, user_message_id=user_message_id)
+
+
+async def already_applied_notes(thread_id: str, message_id: str) -> list[TResponseInputItem]:
+    """On a rerun: a note telling the model which changes the earlier run already made."""
+    effects = await aeffects_for(thread_id=thread_id, user_message_id=message_id)
+    if not effects:
+        return []
+    lines = [f"- {e['tool']} -> {json.dumps(e['result'], ensure_ascii=False)}" for e in effects]
+    return [
+        note(
+            "This message is being answered again. These changes were already made "
+            "the first time; calling the same tool again will not repeat them:\n" + "\n".join(lines)
+        )
+    ]

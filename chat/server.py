@@ -10,7 +10,7 @@ from contextlib import aclosing
 from typing import Any, TypeVar
 
 import openai
-from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming, TResponseInputItem
+from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
@@ -26,13 +26,10 @@ from chatkit.types import (
     ChatKitReq,
     ClientEffectEvent,
     FeedbackKind,
-    HiddenContextItem,
-    SDKHiddenContextItem,
     SyncCustomActionResponse,
     ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
-    ThreadItemRemovedEvent,
     ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
@@ -53,22 +50,22 @@ from pydantic import TypeAdapter
 from attachments.store import DjangoAttachmentStore
 from attachments.transcribe import transcribe_audio
 from chat.actions import (
+    TODOS_CHANGED_EFFECT,
     ActionInvalid,
     RetryPayload,
-    apply_todo_action,
     parse_action,
-    refreshed_widget,
+    retry_events,
+    todo_action_events,
 )
 from chat.agent import MAX_TURNS, build_agent, get_run_config
 from chat.context import RequestContext
-from chat.converter import TodoThreadItemConverter, note
-from chat.ledger import TurnLedger, aeffects_for
+from chat.converter import TodoThreadItemConverter
+from chat.ledger import TurnLedger, already_applied_notes
 from chat.models import Thread
 from chat.services import feedback_record
 from chat.store import DjangoStore
-from chat.tools import dumps
 from chat.turns import one_turn_at_a_time
-from chat.widgets import CHAT_RETRY, error_card, error_card_used, retry_target
+from chat.widgets import CHAT_RETRY, error_card
 from config.db import run_sync
 from todos.exceptions import TodoNotFound
 
@@ -80,7 +77,6 @@ T = TypeVar("T")
 CHATKIT_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
 
 TITLE_MAX_CHARS = 60
-TODOS_CHANGED_EFFECT = "todos.changed"
 
 # What the user sees when a turn fails; the real error is only logged.
 # No "try again" in them: clients add their own retry wording or button (allow_retry).
@@ -89,8 +85,6 @@ MSG_BUSY = "The assistant is busy right now."
 MSG_UNREACHABLE = "The assistant could not be reached."
 MSG_TOO_MANY_STEPS = "That request needed too many steps; a simpler one may work."
 MSG_FAILED = "Sorry, something went wrong while answering."
-MSG_UNKNOWN_TODO = "That todo was not found; it may have been deleted."
-MSG_NOT_RETRYABLE = "This message can't be tried again."
 
 
 def thread_title(message: UserMessageItem) -> str | None:
@@ -205,7 +199,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         if input_user_message is not None:
             context.ledger = TurnLedger(thread.id, input_user_message.id, rerun=context.rerun)
             if context.rerun:
-                agent_input += await self._already_applied(thread.id, input_user_message.id)
+                agent_input += await already_applied_notes(thread.id, input_user_message.id)
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result: RunResultStreaming | None = None
         failure: CustomStreamError | None = None
@@ -261,20 +255,6 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         if failure is not None:
             raise failure
 
-    async def _already_applied(self, thread_id: str, message_id: str) -> list[TResponseInputItem]:
-        """On a rerun, tell the model which changes the earlier run already made."""
-        effects = await aeffects_for(thread_id=thread_id, user_message_id=message_id)
-        if not effects:
-            return []
-        lines = [f"- {effect['tool']} -> {dumps(effect['result'])}" for effect in effects]
-        return [
-            note(
-                "This message is being answered again. These changes were already made "
-                "the first time; calling the same tool again will not repeat them:\n"
-                + "\n".join(lines)
-            )
-        ]
-
     def _error_card(
         self,
         thread: ThreadMetadata,
@@ -302,33 +282,17 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         sender: WidgetItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
+        """One handler per action type (chat/actions.py); a bad one is an error event."""
         try:
             payload = parse_action(action)
         except ActionInvalid as exc:
             raise CustomStreamError(exc.message, allow_retry=False) from None
         if isinstance(payload, RetryPayload):
-            async for event in self._retry(thread, payload, sender, context):
-                yield event
-            return
-        try:
-            result = await apply_todo_action(
-                user=context.user,
-                action_type=action.type,
-                todo_id=payload.id,
-                sender=sender,
-                thread_id=thread.id,
-                hidden_id=self.store.generate_item_id("message", thread, context),
-            )
-        except TodoNotFound:
-            # Show the list as it is now (the todo may be gone), then say so.
-            widget = await refreshed_widget(user=context.user, sender=sender)
-            if widget is not None:
-                yield ThreadItemReplacedEvent(item=widget)
-            raise CustomStreamError(MSG_UNKNOWN_TODO, allow_retry=False) from None
-        if result.widget is not None:
-            yield ThreadItemReplacedEvent(item=result.widget)
-        yield ThreadItemDoneEvent(item=result.hidden)  # saved, never sent to the client
-        yield ClientEffectEvent(name=TODOS_CHANGED_EFFECT, data={})
+            events = retry_events(self.store, self.respond, thread, payload, sender, context)
+        else:
+            events = todo_action_events(self.store, thread, action.type, payload, sender, context)
+        async for event in events:
+            yield event
 
     async def sync_action(
         self,
@@ -352,41 +316,6 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         except CustomStreamError as exc:
             raise TodoNotFound(exc.message) from None
         return SyncCustomActionResponse(updated_item=updated)
-
-    async def _retry(
-        self,
-        thread: ThreadMetadata,
-        payload: RetryPayload,
-        sender: WidgetItem | None,
-        context: RequestContext,
-    ) -> AsyncIterator[ThreadStreamEvent]:
-        """An error card's "Try again": rerun its user message once, as the latest turn."""
-        if sender is None or retry_target(sender.widget) != payload.item_id:
-            raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False)
-        # The button is spent before anything else can fail.
-        yield ThreadItemReplacedEvent(
-            item=sender.model_copy(update={"widget": error_card_used(sender.widget)})
-        )
-        try:
-            message = await self.store.load_item(thread.id, payload.item_id, context)
-            later = await self.store.load_thread_items(thread.id, message.id, 200, "asc", context)
-        except NotFoundError:
-            raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False) from None
-        if (
-            not isinstance(message, UserMessageItem)
-            or later.has_more
-            or any(isinstance(item, UserMessageItem) for item in later.data)
-        ):
-            raise CustomStreamError(MSG_NOT_RETRYABLE, allow_retry=False)
-        # As threads.retry_after_item does: what followed the message goes, card included.
-        for item in later.data:
-            if isinstance(item, (HiddenContextItem, SDKHiddenContextItem)):
-                await self.store.delete_thread_item(thread.id, item.id, context)
-            else:
-                yield ThreadItemRemovedEvent(item_id=item.id)
-        context.rerun = True
-        async for event in self.respond(thread, message, context):
-            yield event
 
     async def add_feedback(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chat import server as chat_server
+from chat.actions import MSG_NOT_RETRYABLE
 from chat.context import RequestContext
 from chat.tests import chatkit_client as ck
 from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
@@ -91,7 +92,7 @@ async def test_try_again_only_reruns_the_latest_message(user):
     rerun = await turn(server, body, user)
 
     error = next(e for e in rerun if e.type == "error")
-    assert error.message == chat_server.MSG_NOT_RETRYABLE
+    assert error.message == MSG_NOT_RETRYABLE
     replaced = next(e for e in rerun if e.type == "thread.item.replaced")
     assert retry_target(replaced.item.widget) is None  # spent: shown disabled
 
@@ -105,7 +106,7 @@ async def test_a_retry_payload_that_names_another_message_is_refused(user):
 
     rerun = await turn(server, body, user)
 
-    assert next(e for e in rerun if e.type == "error").message == chat_server.MSG_NOT_RETRYABLE
+    assert next(e for e in rerun if e.type == "error").message == MSG_NOT_RETRYABLE
     assert "thread.item.replaced" not in [e.type for e in rerun]
 
 

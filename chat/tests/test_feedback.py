@@ -80,6 +80,7 @@ async def test_feedback_is_visible_in_the_admin(async_client, user, bearer, admi
     assert on_thread.status_code == HTTPStatus.OK
     content = on_thread.content.decode()
     assert "Negative" in content and answer_id in content
+    assert "add_todo" in content  # the tool effects of the thread, too
 
     row = await Feedback.objects.aget()
     detail = await admin.get(reverse("admin:chat_feedback_change", args=[row.pk]))

@@ -13,6 +13,7 @@ import pytest
 
 from chat.context import RequestContext
 from chat.models import ThreadItem
+from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
 from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
     close_db_connections,
@@ -221,3 +222,20 @@ def test_two_turns_on_two_workers_never_interleave(run_server, user, token_for):
     # The second turn waited (both answered) or was refused in a friendly way.
     assert all(e["message"] == MSG_THREAD_BUSY for e in errors)
     assert len(said) == 6 - 2 * len(errors)
+
+
+async def test_a_client_that_goes_away_frees_the_thread(user):
+    server, _ = make_server([message("Hi.")], text_stream("Half ", "way", hang=asyncio.Event()))
+    thread_id = (await turn(server, ck.create_thread("hello"), user))[0].thread.id
+    streaming = asyncio.Event()
+    running = await started_turn(server, ck.add_message(thread_id, "tell me"), user, streaming)
+    await asyncio.wait_for(streaming.wait(), timeout=10)
+
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await wait_for_pending_writes()
+
+    lock = TurnLock(thread_id)
+    assert await lock.acquire(0)
+    await lock.release()
