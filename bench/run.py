@@ -646,6 +646,8 @@ def run_bench(
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0)
+    # Production settings serve collected static files (and refuse to start without).
+    call_command("collectstatic", "--noinput", verbosity=0)
     reset_bench_rows(args.database_url)
     server_env = {**os.environ, **env}
 
@@ -680,6 +682,8 @@ def run_bench(
                 if kind == "uvicorn" and not args.skip_nginx:
                     nginx_levels = paths.SMOKE_LEVELS if args.smoke else paths.NGINX_LEVELS
                     results["nginx"] = paths.nginx_phase(server, users, nginx_levels, work)
+            # What is measured so far survives a run cut short.
+            (args.out / "partial.json").write_text(json.dumps(results, indent=2, default=str))
 
         if not args.skip_openai:
             kinds = [k for k in ("uvicorn", "baseline") if k in servers]
