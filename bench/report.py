@@ -64,6 +64,28 @@ def sockets(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def lengths(results: dict[str, Any]) -> str:
+    lines = ["| items in thread | one more turn p50 / p95 | `items.list` p50 (20 items) |",
+             "|---|---|---|"]  # fmt: skip
+    for row in results.get("thread_length", {}).get("rows", []):
+        lines.append(
+            f"| {row['items']:,} | {_n(row['turn_ms']['p50'], 1)} / "
+            f"{_n(row['turn_ms']['p95'], 1)} | {_n(row['items_list_ms']['p50'], 1)} |"
+        )
+    lines += ["", "| threads of the user | `threads.list` p50 / p95 (20 threads) |", "|---|---|"]
+    for row in results.get("threads_list", {}).get("rows", []):
+        lines.append(
+            f"| {row['threads']:,} | {_n(row['ms']['p50'], 1)} / {_n(row['ms']['p95'], 1)} |"
+        )
+    queries = results.get("sql_queries")
+    if queries:
+        lines += [
+            "",
+            "SQL statements per request: " + ", ".join(f"`{k}` {v}" for k, v in queries.items()),
+        ]
+    return "\n".join(lines)
+
+
 def targets(items: list[dict[str, Any]]) -> str:
     lines = ["| target | measured | limit | |", "|---|---|---|---|"]
     for t in items:
@@ -89,6 +111,8 @@ def main() -> None:
     if results.get("nginx"):
         print()
         print(concurrency(results["nginx"], proxy=True))
+    print()
+    print(lengths(results))
     print()
     print(targets(results["targets"]))
 
