@@ -49,6 +49,9 @@ SKIPPED = frozenset(
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
+        # A JSON/SSE API: no page to protect with CSP; no password sign-in to throttle.
+        "config.middleware.ContentSecurityPolicyMiddleware",
+        "axes.middleware.AxesMiddleware",
     }
 )
 
