@@ -39,6 +39,14 @@ class BetterAuthJWTAuthentication(BaseAuthentication):
     """DRF: `Authorization: Bearer <Better Auth JWT>`. ChatKit client secrets are refused."""
 
     def authenticate(self, request: Request) -> tuple[User, str] | None:
+        header = request._request.headers.get("Authorization", "")
+        if header.strip().partition(" ")[0].lower() != "bearer":
+            # Not ours (e.g. `Basic` added by a staging proxy): leave the request
+            # to the next authenticator (the page's session) instead of a 401,
+            # and say why if nothing else authenticates it.
+            if header:
+                request._request.auth_hint = "Authorization header must be 'Bearer <token>'."
+            return None
         try:
             token = bearer_token(request._request)
             if token is None:

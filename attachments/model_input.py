@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,18 +15,13 @@ from openai.types.responses import ResponseInputImageParam, ResponseInputTextPar
 
 from attachments import selectors
 from attachments.files import IMAGE_TYPES, PDF_TYPE, TEXT_TYPES
+from attachments.labels import label
 from attachments.models import AttachmentFile
 from config.db import run_sync
 
 logger = logging.getLogger(__name__)
 
-# "Attached file “notes.csv” (text/csv):" — the offline model reads these labels back.
-LABEL = re.compile(r"^Attached (?P<kind>file|image) “(?P<name>[^”]*)” \((?P<mime>[^)]*)\)")
 PDF_MAX_PAGES = 50
-
-
-def label(kind: str, name: str, mime_type: str) -> str:
-    return f"Attached {kind} “{name}” ({mime_type})"
 
 
 def _text(text: str) -> ResponseInputTextParam:

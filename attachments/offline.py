@@ -24,7 +24,7 @@ from openai.types.responses import (
 )
 
 from attachments.files import TEXT_TYPES
-from attachments.model_input import LABEL
+from attachments.labels import LABEL
 from chat.responses_stream import response
 
 ADD_THESE = re.compile(

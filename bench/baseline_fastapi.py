@@ -16,7 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agents import Agent, RunConfig, Runner
+from agents import Agent, Model, OpenAIResponsesModel, RunConfig, Runner, function_tool
 from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
 from chatkit.server import ChatKitServer, StreamingResult
 from chatkit.store import NotFoundError, Store
@@ -30,6 +30,7 @@ from chatkit.types import (
 )
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from openai import AsyncOpenAI
 
 # The very same fake model as the app's (it needs no Django settings when given its
 # delay): small talk gets the help text, streamed in chunks with the delay between.
@@ -114,6 +115,26 @@ def _page(rows: list[Any], after: str | None, limit: int) -> Page[Any]:
     return Page(data=data, has_more=has_more, after=data[-1].id if data and has_more else None)
 
 
+TODOS: list[dict[str, str]] = []
+
+
+@function_tool
+def add_todo(title: str, priority: str = "medium") -> dict[str, str]:
+    """Add a todo to the list (in memory, like the samples' stores)."""
+    todo = {"title": title, "priority": priority}
+    TODOS.append(todo)
+    return todo
+
+
+def baseline_model(delay_ms: int) -> Model:
+    """The offline model, or OpenAI's Responses model when OPENAI_API_KEY is set (the
+    benchmark points OPENAI_BASE_URL at its fake Responses server)."""
+    if not os.environ.get("OPENAI_API_KEY"):
+        return OfflineModel(token_delay_ms=delay_ms)
+    client = AsyncOpenAI(base_url=os.environ.get("OPENAI_BASE_URL") or None, max_retries=1)
+    return OpenAIResponsesModel(model="gpt-4.1-mini", openai_client=client)
+
+
 class BaselineServer(ChatKitServer[dict[str, Any]]):
     def __init__(self, delay_ms: int) -> None:
         self.memory = MemoryStore()
@@ -121,7 +142,8 @@ class BaselineServer(ChatKitServer[dict[str, Any]]):
         self.agent = Agent[AgentContext[dict[str, Any]]](
             name="Assistant",
             instructions="You help the user manage todos.",
-            model=OfflineModel(token_delay_ms=delay_ms),
+            tools=[add_todo],
+            model=baseline_model(delay_ms),
         )
 
     async def respond(

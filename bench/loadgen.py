@@ -15,6 +15,7 @@ import asyncio
 import json
 import random
 import resource
+import ssl
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,8 @@ class Spec:
     timeout_s: float = 60.0
     ramp_s: float = 0.0
     deadline_s: float = 300.0
+    # A CA file for https URLs (the nginx phase's self-signed certificate).
+    verify: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -163,7 +166,10 @@ async def run(spec: Spec) -> dict[str, Any]:
     results: list[Turn] = []
     started = time.perf_counter()
     stop_at = started + spec.deadline_s
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+    verify: ssl.SSLContext | bool = True
+    if spec.verify:
+        verify = ssl.create_default_context(cafile=spec.verify)
+    async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=verify) as client:
         await asyncio.gather(
             *(run_user(client, spec, user, results, stop_at) for user in range(spec.users))
         )

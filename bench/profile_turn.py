@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=("cprofile", "pyinstrument", "none"), default="none")
     parser.add_argument("--settings", default="config.settings")
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--dump", type=Path, default=None, help="save cProfile stats here")
     args = parser.parse_args()
 
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -105,6 +106,8 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         if args.profile == "cprofile":
             profiler.disable()
+            if args.dump:
+                profiler.dump_stats(str(args.dump))
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)

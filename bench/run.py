@@ -36,7 +36,7 @@ import httpx
 import psutil
 import psycopg
 
-from bench import stats
+from bench import stats, targets
 from bench.loadgen import raise_open_file_limit, turn_body
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -272,12 +272,20 @@ def profiled(server: Server, out_dir: Path | None) -> Iterator[None]:
 
 
 def run_load(
-    server: Server, users: list[BenchUser], turns: int, work: Path, *, ramp_s: float
+    server: Server,
+    users: list[BenchUser],
+    turns: int,
+    work: Path,
+    *,
+    ramp_s: float,
+    via: Any = None,
 ) -> dict[str, Any]:
-    """One concurrency level, measured from a separate load-generator process."""
+    """One concurrency level, measured from a separate load-generator process; with
+    `via` (an nginx in front), requests go through it and its CPU is counted apart."""
     deadline_s = 240.0
     spec = {
-        "url": server.url,
+        "url": via.https_url if via else server.url,
+        "verify": str(via.cert_path) if via else None,
         "tokens": [u.token for u in users],
         "users": len(users),
         "turns": turns,
@@ -290,6 +298,7 @@ def run_load(
     spec_path.write_text(json.dumps(spec))
     rss_before = server.rss_mb()
     cpu_before = server.cpu_seconds()
+    proxy_before = via.cpu_seconds() if via else 0.0
     with RssSampler(server) as sampler:
         done = subprocess.run(
             [sys.executable, "-m", "bench.loadgen", str(spec_path)],
@@ -299,6 +308,7 @@ def run_load(
             check=True,
         )
     cpu_used = server.cpu_seconds() - cpu_before
+    proxy_used = via.cpu_seconds() - proxy_before if via else None
     raw = json.loads(done.stdout)
     summary = stats.summarize_turns(raw["turns"], raw["elapsed_s"])
     summary["users"] = len(users)
@@ -310,17 +320,22 @@ def run_load(
         "rss_growth_mb": sampler.peak - rss_before,
         "rss_after_mb": server.rss_mb(),
     }
+    if proxy_used is not None:
+        summary["proxy_cpu_ms_per_turn"] = (
+            proxy_used * 1000 / summary["ok"] if summary["ok"] else None
+        )
     return summary
 
 
 def concurrency_phase(
-    server: Server, users: list[BenchUser], levels: dict[int, int], work: Path
+    server: Server, users: list[BenchUser], levels: dict[int, int], work: Path, via: Any = None
 ) -> list[dict[str, Any]]:
     # Warm-up: imports, caches, JWKS fetch, connection set-up are not what we measure.
-    run_load(server, users[:2], 2, work, ramp_s=0)
+    run_load(server, users[:2], 2, work, ramp_s=0, via=via)
     results = []
     for count, turns in levels.items():
-        summary = run_load(server, users[:count], turns, work, ramp_s=0.0 if count == 1 else 0.5)
+        ramp_s = 0.0 if count == 1 else 0.5
+        summary = run_load(server, users[:count], turns, work, ramp_s=ramp_s, via=via)
         print(
             f"  {server.kind} N={count}: {summary['ok']}/{summary['turns']} ok, "
             f"p95 text {summary['first_text_ms']['p95']} ms, "
@@ -493,48 +508,6 @@ def count_queries() -> dict[str, int]:
         connection_created.disconnect(install)
 
 
-# --- targets -------------------------------------------------------------------------
-
-
-def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    targets: list[dict[str, Any]] = []
-
-    def add(name: str, value: float | None, limit: float, *, below: bool = True) -> None:
-        met = value is not None and (value <= limit if below else value >= limit)
-        targets.append({"name": name, "value": value, "limit": limit, "met": met})
-
-    for kind, levels in results["concurrency"].items():
-        if kind == "baseline":
-            continue
-        by_users = {level["users"]: level for level in levels}
-        add(f"{kind}: errors, all levels (max N={max(by_users)})",
-            sum(level["errors"] for level in levels), 0)  # fmt: skip
-        total_cpu = sum(level["server"]["cpu_s"] for level in levels)
-        total_ok = sum(level["ok"] for level in levels)
-        add(f"{kind}: server CPU ms per turn (all levels)",
-            total_cpu * 1000 / total_ok if total_ok else None, 10.0)  # fmt: skip
-        if 1 in by_users:
-            add(f"{kind}: p95 first text ms at N=1", by_users[1]["first_text_ms"]["p95"], 20.0)
-        if 50 in by_users:
-            add(f"{kind}: p95 first text ms at N=50", by_users[50]["first_text_ms"]["p95"], 400.0)
-        if 200 in by_users:
-            add(f"{kind}: RSS growth MB under 200 streams",
-                by_users[200]["server"]["rss_growth_mb"], 150.0)  # fmt: skip
-    growth = results.get("thread_length")
-    if growth and len(growth["rows"]) > 1:
-        first, last = growth["rows"][0], growth["rows"][-1]
-        add(f"turn p50 at {last['items']} / at {first['items']} items",
-            last["turn_ms"]["p50"] / first["turn_ms"]["p50"], 1.2)  # fmt: skip
-        add(f"items.list p50 at {last['items']} / at {first['items']} items (flat)",
-            last["items_list_ms"]["p50"] / first["items_list_ms"]["p50"], 1.2)  # fmt: skip
-    threads = results.get("threads_list")
-    if threads and len(threads["rows"]) > 1:
-        first, last = threads["rows"][0], threads["rows"][-1]
-        add(f"threads.list p50 at {last['threads']} / at {first['threads']} threads (flat)",
-            last["ms"]["p50"] / first["ms"]["p50"], 1.2)  # fmt: skip
-    return targets
-
-
 def machine_info() -> dict[str, Any]:
     model = next(
         (
@@ -586,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-length", action="store_true", help="no thread-length phase")
     parser.add_argument("--skip-sockets", action="store_true", help="no websocket phase")
+    parser.add_argument("--skip-openai", action="store_true", help="no OpenAI client phase")
+    parser.add_argument("--skip-nginx", action="store_true", help="no phase through nginx")
     parser.add_argument("--delay-ms", type=int, default=20)
     parser.add_argument(
         "--py-spy",
@@ -692,6 +667,8 @@ def run_bench(
         "concurrency": {},
         "sockets": {},
     }
+    from bench import paths
+
     with jwks_server(jwks_port):
         users = create_users(max(max(levels), args.socket_sizes["storm"]), "load")
         for kind in servers:
@@ -701,6 +678,16 @@ def run_bench(
                     results["concurrency"][kind] = concurrency_phase(server, users, levels, work)
                 if kind != "baseline" and not args.skip_sockets:
                     results["sockets"][kind] = sockets_phase(server, users, args.socket_sizes, work)
+                if kind == "uvicorn" and not args.skip_nginx:
+                    nginx_levels = paths.SMOKE_LEVELS if args.smoke else paths.NGINX_LEVELS
+                    results["nginx"] = paths.nginx_phase(server, users, nginx_levels, work)
+
+        if not args.skip_openai:
+            kinds = [k for k in ("uvicorn", "baseline") if k in servers]
+            openai_levels = paths.SMOKE_LEVELS if args.smoke else paths.OPENAI_LEVELS
+            results["openai"] = paths.openai_phase(
+                kinds, server_env, users, openai_levels, args.delay_ms, work
+            )
         length_server = next((k for k in ("uvicorn", "daphne") if k in servers), None)
         if length_server and not args.skip_length:
             print(f"{length_server}: thread length (delay 0)", flush=True)
@@ -709,7 +696,8 @@ def run_bench(
                 growth, many = length_phase(server, args.database_url, lengths, counts, repeats)
             results["thread_length"], results["threads_list"] = growth, many
             results["sql_queries"] = count_queries()
-    results["targets"] = evaluate_targets(results)
+    results["ratios"] = targets.ratios(results["concurrency"])
+    results["targets"] = targets.evaluate(results)
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
@@ -719,7 +707,23 @@ def run_bench(
     print()
     print(stats.length_table(results))
     print()
-    print(stats.targets_table(results["targets"]))
+    print("ours / the FastAPI + in-memory baseline, same run:")
+    print(targets.ratios_table(results["ratios"]))
+    if results.get("openai"):
+        print()
+        print("OpenAI client path (fake Responses API in its own process):")
+        print(stats.concurrency_table({"concurrency": results["openai"]}))
+    if results.get("nginx"):
+        print()
+        print("through nginx (TLS) in front of uvicorn:")
+        print(stats.concurrency_table({"concurrency": results["nginx"]}))
+        for level in next(iter(results["nginx"].values()), []):
+            proxy = level.get("proxy_cpu_ms_per_turn")
+            if proxy is not None:
+                print(f"  nginx CPU per turn at N={level['users']}: {proxy:.1f} ms")
+    print()
+    print("targets (issue 12):")
+    print(targets.targets_table(results["targets"]))
     print(f"\nwrote {args.out / 'results.json'} and {args.out / 'bench.png'}")
     return 0
 

@@ -100,16 +100,6 @@ def length_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def targets_table(targets: list[dict[str, Any]]) -> str:
-    lines = [f"{'target':<58} {'measured':>12} {'limit':>10}  ok"]
-    for target in targets:
-        lines.append(
-            f"{target['name']:<58} {_fmt(target['value'], 1):>12} "
-            f"{_fmt(target['limit'], 1):>10}  {'yes' if target['met'] else 'NO'}"
-        )
-    return "\n".join(lines)
-
-
 def chart(results: dict[str, Any], path: Path) -> None:
     """Latency percentiles against concurrency, and cost against thread length."""
     import matplotlib

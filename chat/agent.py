@@ -16,6 +16,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from openai import AsyncOpenAI
 
+from chat.budget import filter_model_input
 from chat.context import RequestContext
 from chat.offline_model import OfflineModel
 from chat.tools import TODO_TOOLS
@@ -80,6 +81,8 @@ def get_run_config(model: Model | None = None) -> RunConfig:
         tracing_disabled=True,
         trace_include_sensitive_data=False,
         workflow_name="Todo chat",
+        # Every model call's input within the budget (history and tool outputs).
+        call_model_input_filter=filter_model_input,
     )
 
 

@@ -6,10 +6,12 @@ cut a connection that carries no bytes for that long. Every `interval` seconds o
 silence the stream gets `: keep-alive`, an SSE comment that clients ignore
 (the ChatKit web component, EventSource, our fallback client).
 
-The wrapped stream runs in one pump task that feeds a one-slot queue, so waiting for
-the next chunk can time out without cancelling the producer (the model, the SDK's
-saves). Closing the wrapper (a client that went away) cancels the pump, which the SDK
-sees exactly as it would have seen the request's own cancellation.
+The wrapped stream runs in one pump task that appends to a buffer, so waiting for the
+next chunk can time out without cancelling the producer (the model, the SDK's saves);
+what the producer made while the last write was going out leaves in one write (the
+SDK emits several events at once at the start and end of a turn). Closing the wrapper
+(a client that went away) cancels the pump, which the SDK sees exactly as it would
+have seen the request's own cancellation.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 
 HEARTBEAT = b": keep-alive\n\n"
-_DONE = object()
+# Chunks the producer may run ahead of a slow reader before it waits.
+MAX_PENDING_CHUNKS = 64
 
 
 def heartbeat_interval() -> float:
@@ -38,36 +41,47 @@ async def with_heartbeat(
         async for chunk in chunks:
             yield chunk
         return
-    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=1)
+    pending: list[bytes] = []
+    ready, drained = asyncio.Event(), asyncio.Event()
+    end: list[BaseException | None] = []  # set once the producer is finished
 
     async def pump() -> None:
-        end: object = _DONE
         try:
             async for chunk in chunks:
-                await queue.put(chunk)
+                pending.append(chunk)
+                ready.set()
+                if len(pending) >= MAX_PENDING_CHUNKS:  # a slow reader: wait for it
+                    drained.clear()
+                    await drained.wait()
         except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            end = exc
-        await queue.put(end)
+            end.append(exc)
+        else:
+            end.append(None)
+        ready.set()
 
     task = asyncio.ensure_future(pump())
     try:
         while True:
-            if queue.empty():
+            if not pending and not end:
                 try:
                     async with asyncio.timeout(seconds):
-                        item = await queue.get()
+                        await ready.wait()
                 except TimeoutError:
-                    if task.done() and queue.empty():  # the pump was cancelled elsewhere
+                    if task.done() and not end:  # the pump was cancelled elsewhere
                         raise asyncio.CancelledError from None
                     yield HEARTBEAT
                     continue
-            else:
-                item = queue.get_nowait()
-            if item is _DONE:
+            ready.clear()
+            if pending:
+                # Everything produced since the last send goes out in one write.
+                out = pending[0] if len(pending) == 1 else b"".join(pending)
+                pending.clear()
+                drained.set()
+                yield out
+            elif end:
+                if end[0] is not None:
+                    raise end[0]
                 return
-            if isinstance(item, Exception):
-                raise item
-            yield item  # type: ignore[misc]
     finally:
         if not task.done():
             task.cancel()

@@ -1,61 +1,108 @@
 """ChatKit client secrets: short-lived, signed, bound to one user and to /chatkit.
 
-They are stateless (HMAC with SECRET_KEY via django.core.signing), so any worker
-can check one; a deactivated user's secrets stop working at once.
+They are signed (HMAC with SECRET_KEY), so any worker can check one, and they
+carry what revocation needs (accounts.revocation): the user's secret generation
+and, when minted from a page session, that session's id. One query checks the
+user is active, of the same generation, and that the session has not signed out.
+The format uses only characters allowed in a `Sec-WebSocket-Protocol` value.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Exists, QuerySet
 
-from accounts.models import User
+from accounts.models import RevokedSession, User
 from config.exceptions import AuthError
 
 PREFIX = "cks_"
-_SALT = "chat.sessions.client_secret"
+MAX_LENGTH = 512
+_SALT = "chat.sessions.client_secret.v2"
+
+
+@dataclass(frozen=True)
+class SecretClaims:
+    user_id: int
+    expires_at: int
+    generation: int
+    sid: str | None
 
 
 def is_client_secret(token: str) -> bool:
     return token.startswith(PREFIX)
 
 
-def mint_client_secret(*, user: User) -> tuple[str, int]:
-    """A new secret for `user` and its expiry (unix seconds)."""
+def _signer() -> signing.Signer:
+    # "." rather than ":" between payload and signature: a valid subprotocol token.
+    return signing.Signer(salt=_SALT, sep=".")
+
+
+def mint_client_secret(*, user: User, sid: str | None = None) -> tuple[str, int]:
+    """A new secret for `user` (from page session `sid`, if any) and its expiry (unix s)."""
     expires_at = int(time.time()) + int(settings.CHATKIT["SESSION_TTL"])
-    payload = {"u": user.pk, "e": expires_at, "n": secrets.token_urlsafe(8), "aud": "chatkit"}
-    return PREFIX + signing.dumps(payload, salt=_SALT, compress=False), expires_at
+    payload: dict[str, object] = {
+        "u": user.pk,
+        "e": expires_at,
+        "g": user.secret_generation,
+        "n": secrets.token_urlsafe(8),
+        "aud": "chatkit",
+    }
+    if sid:
+        payload["s"] = sid
+    return PREFIX + _signer().sign_object(payload, compress=False), expires_at
 
 
-def _user_id_from(secret: str) -> int:
-    if not is_client_secret(secret) or len(secret) > 512:
+def client_secret_claims(secret: str) -> SecretClaims:
+    """The checked claims of an unexpired secret (no database access); else AuthError."""
+    if not is_client_secret(secret) or len(secret) > MAX_LENGTH:
         raise AuthError("Not a ChatKit client secret.")
     try:
-        payload = signing.loads(secret.removeprefix(PREFIX), salt=_SALT)
-    except signing.BadSignature as exc:
+        payload = _signer().unsign_object(secret.removeprefix(PREFIX))
+    except (signing.BadSignature, ValueError, UnicodeDecodeError) as exc:
         raise AuthError("ChatKit client secret is not valid.") from exc
     if not isinstance(payload, dict) or payload.get("aud") != "chatkit":
         raise AuthError("ChatKit client secret is not valid.")
-    expires_at, user_id = payload.get("e"), payload.get("u")
-    if not isinstance(expires_at, int) or not isinstance(user_id, int):
+    user_id, expires_at = payload.get("u"), payload.get("e")
+    generation, sid = payload.get("g"), payload.get("s")
+    if not all(isinstance(value, int) for value in (user_id, expires_at, generation)):
+        raise AuthError("ChatKit client secret is not valid.")
+    if sid is not None and not isinstance(sid, str):
         raise AuthError("ChatKit client secret is not valid.")
     if expires_at <= time.time():
         raise AuthError("ChatKit client secret has expired.")
-    return user_id
+    return SecretClaims(user_id=user_id, expires_at=expires_at, generation=generation, sid=sid)
+
+
+def _owner(claims: SecretClaims) -> QuerySet[User]:
+    """The active user of these claims, unless revoked (one query)."""
+    users = User.objects.filter(
+        pk=claims.user_id, is_active=True, secret_generation=claims.generation
+    )
+    if claims.sid is not None:
+        users = users.filter(~Exists(RevokedSession.objects.filter(sid=claims.sid)))
+    return users
 
 
 def _checked(user: User | None) -> User:
-    if user is None or not user.is_active:
+    if user is None:
         raise AuthError("ChatKit client secret is not valid.")
     return user
 
 
 def authenticate_client_secret(secret: str) -> User:
-    return _checked(User.objects.filter(pk=_user_id_from(secret)).first())
+    return _checked(_owner(client_secret_claims(secret)).first())
 
 
 async def aauthenticate_client_secret(secret: str) -> User:
-    return _checked(await User.objects.filter(pk=_user_id_from(secret)).afirst())
+    return (await aauthenticate_client_secret_claims(secret))[0]
+
+
+async def aauthenticate_client_secret_claims(secret: str) -> tuple[User, SecretClaims]:
+    """The user of a valid secret and its claims (for sockets: expiry, session)."""
+    claims = client_secret_claims(secret)
+    return _checked(await _owner(claims).afirst()), claims

@@ -245,8 +245,9 @@ class DjangoStore(Store[RequestContext]):
         # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
-            items = [item.model_copy(deep=True) for item in page.data]
-            context.recent_items = (thread_id, items, page.has_more)
+            # Held as loaded: a re-read copies just the few items it asks for (above).
+            # Callers of a newest-first page only read it (the history for the model).
+            context.recent_items = (thread_id, list(page.data), page.has_more)
         return page
 
     def _load_thread_items(

@@ -27,16 +27,19 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.models import User
+from accounts.revocation import session_sid
 from attachments.selectors import acheck_message_attachments
 from chat.actions import check_action_request
 from chat.context import RequestContext
 from chat.heartbeat import with_heartbeat
+from chat.limits import check_limits
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
@@ -86,6 +89,8 @@ def parse_request(body: bytes) -> ChatKitReq:
             parsed = CHATKIT_REQUEST.validate_python(without_nul(json.loads(body)))
         else:
             parsed = CHATKIT_REQUEST.validate_json(body)
+    except RecursionError as exc:  # hostile nesting: a client error, never a 500
+        raise BadRequest("Request body is nested too deeply.") from exc
     except ValueError as exc:  # json.JSONDecodeError and pydantic's ValidationError
         if not isinstance(exc, ValidationError):
             raise BadRequest("Request body is not valid JSON.") from exc
@@ -95,6 +100,7 @@ def parse_request(body: bytes) -> ChatKitReq:
         where = ".".join(str(part) for part in first.get("loc", ()))
         detail = f" ({where}: {first.get('msg')})" if where else ""
         raise BadRequest(f"Not a valid ChatKit request{detail}.") from exc
+    check_limits(parsed)  # SPEC "Limits" (chat/limits.py)
     return parsed
 
 
@@ -162,7 +168,10 @@ class ChatKitSessionView(APIView):
     """`POST /api/chatkit/session` → a fresh client secret for the caller."""
 
     def post(self, request: Request) -> Response:
-        secret, expires_at = mint_client_secret(user=request.user)
+        # Minted from the page's session: signing out of it revokes the secret.
+        from_page = isinstance(request.successful_authenticator, SessionAuthentication)
+        sid = session_sid(request._request.session) if from_page else None
+        secret, expires_at = mint_client_secret(user=request.user, sid=sid)
         return Response(
             {"client_secret": secret, "expires_at": expires_at},
             headers={"Cache-Control": "no-store"},

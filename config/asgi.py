@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, websockets to Channels consumers."""
+"""ASGI entry point: HTTP goes to Django (behind the body-size guard), websockets
+to Channels consumers (behind exact origin matching and authentication)."""
 
 import os
 
@@ -10,23 +11,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.server import warm_up  # noqa: E402
 from chat.ws_auth import WebsocketAuthMiddleware  # noqa: E402
+from config.body_limit import BodyLimitMiddleware  # noqa: E402
+from config.startup import check_start_up  # noqa: E402
 
+check_start_up()
 warm_up()
-
-# Browsers on our own hosts and on the frontends allowed by CORS may open sockets.
-websocket_origins = [*settings.ALLOWED_HOSTS, *settings.CORS_ALLOWED_ORIGINS]
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": OriginValidator(
-            WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns)), websocket_origins
-        ),
+        "http": BodyLimitMiddleware(django_asgi_app),
+        "websocket": WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -51,10 +52,19 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, ApiError):
         status, code, message, headers = exc.status, exc.code, exc.message, exc.headers
+    elif isinstance(exc, RequestDataTooBig):
+        status, code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large"
+        message = "Request body is too large."
+    elif isinstance(exc, RecursionError):  # hostile JSON nesting
+        status, code = HTTPStatus.BAD_REQUEST, "bad_request"
+        message = "Request body is nested too deeply."
     elif isinstance(exc, Http404 | drf_exceptions.NotFound):
         status, code, message = HTTPStatus.NOT_FOUND, "not_found", "Not found."
     elif isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
         status, code, message = HTTPStatus.UNAUTHORIZED, "auth_error", str(exc.detail)
+        request = getattr(context.get("request"), "_request", None)
+        if isinstance(exc, drf_exceptions.NotAuthenticated):
+            message = getattr(request, "auth_hint", None) or message
         headers = {"WWW-Authenticate": 'Bearer realm="api"'}
     elif isinstance(exc, drf_exceptions.PermissionDenied):
         # CSRF failures on session auth land here: report them as auth errors.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -50,7 +52,28 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY is not set. Set it (and BETTER_AUTH_URL) for production, "
             "or set DJANGO_DEBUG=1 for local development."
         )
-    SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production-0123456789"
+    SECRET_KEY = None  # a random key of this machine's own, below
+
+
+def _dev_secret_key(path: Path) -> str:
+    """A random key made once per checkout and kept under var/ (never a public constant)."""
+    import secrets
+
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < 50:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+    return key
+
+
+if SECRET_KEY is None:
+    SECRET_KEY = _dev_secret_key(Path(env("DEV_SECRET_KEY_PATH", str(VAR_DIR / "dev_secret_key"))))
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 
@@ -101,6 +124,14 @@ CHATKIT = {
     "RATE_LIMIT": env("CHATKIT_RATE_LIMIT", "30/minute"),
     "THREAD_RETENTION_DAYS": env_int("CHATKIT_THREAD_RETENTION_DAYS", 30),
     "MAX_BODY_BYTES": env_int("CHATKIT_MAX_BODY_BYTES", 1048576),
+    "MAX_MESSAGE_CHARS": env_int("CHATKIT_MAX_MESSAGE_CHARS", 8000),
+    # What one turn sends to the model (chat/budget.py): history is trimmed,
+    # oldest first, to this many characters of model input, and each tool
+    # output or context note is cut to TOOL_OUTPUT_MAX_CHARS.
+    "MODEL_INPUT_BUDGET_CHARS": env_int("CHATKIT_MODEL_INPUT_BUDGET_CHARS", 60000),
+    "TOOL_OUTPUT_MAX_CHARS": env_int("CHATKIT_TOOL_OUTPUT_MAX_CHARS", 8000),
+    # Largest `limit` of a ChatKit list request (threads.list, items.list).
+    "MAX_PAGE_SIZE": 100,
     # Items of recent history sent to the model on each turn.
     "HISTORY_ITEMS": 30,
     "DOMAIN_KEY": env("CHATKIT_DOMAIN_KEY", "domain_pk_localhost_dev"),
@@ -114,7 +145,10 @@ CHATKIT_JS_URL = env(
     "CHATKIT_JS_URL", "https://cdn.platform.openai.com/deployments/chatkit/chatkit.js"
 )
 
-# /chatkit enforces CHATKIT_MAX_BODY_BYTES itself (413); Django's own cap must not be lower.
+# Every body over CHATKIT_MAX_BODY_BYTES is 413 before Django reads it
+# (config/body_limit.py); endpoints that take bigger bodies (uploads) raise it
+# here by path prefix. Django's own cap must not be lower.
+BODY_LIMIT_OVERRIDES: dict[str, int] = {}
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, CHATKIT["MAX_BODY_BYTES"])
 
 # --- Apps --------------------------------------------------------------------
@@ -128,6 +162,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",
+    "csp",
     "rest_framework",
     "channels",
     "accounts",
@@ -137,6 +173,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Serves /chatkit with the header-only hooks inline, no thread hops (config/fastpath.py).
+    "config.fastpath.ChatKitFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -146,6 +184,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -235,6 +276,23 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: a locked-out sign-in is refused before any password hashing.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# SPEC "Revocation": 10 failures for one username from one address within 15
+# minutes lock that pair out for 15 minutes, even with the right password. The
+# attempts are rows in the database, so every worker shares them.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # lockouts are still logged; every sign-in is not
+# The address is the connection's: uvicorn/daphne already replace it with the
+# proxy's X-Forwarded-For only when that proxy is trusted (--forwarded-allow-ips),
+# so a client cannot pick a fresh address per attempt with a header.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -273,8 +331,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request without it
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -322,6 +380,27 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy (django-csp, via config.middleware): our own scripts and
+# styles, plus what OpenAI's ChatKit component needs from its CDN origin (its
+# script, the frame it renders in, and that frame's assets). Styles allow inline:
+# the component sets them at run time. Nothing inline runs as script.
+_CHATKIT_ORIGIN = _origin(CHATKIT_JS_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, _CHATKIT_ORIGIN],
+        "style-src": [SELF, UNSAFE_INLINE, _CHATKIT_ORIGIN],
+        "img-src": [SELF, "data:", "blob:", _CHATKIT_ORIGIN],
+        "font-src": [SELF, "data:", _CHATKIT_ORIGIN],
+        "connect-src": [SELF, _CHATKIT_ORIGIN, "https://api.openai.com"],
+        "frame-src": [_CHATKIT_ORIGIN],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
 
 # --- Logging -----------------------------------------------------------------------
 LOGGING = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -27,6 +28,15 @@ class TodoAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     fields = ("owner", *_EDITABLE, "created_at", "updated_at")
     actions = ("mark_completed", "reopen")
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "description" and field is not None:
+            # SPEC "Limits": a form error here, not the service's TodoInvalid later.
+            field.max_length = Todo.DESCRIPTION_MAX_LENGTH
+            field.validators.append(MaxLengthValidator(Todo.DESCRIPTION_MAX_LENGTH))
+            field.widget.attrs["maxlength"] = str(Todo.DESCRIPTION_MAX_LENGTH)
+        return field
 
     def get_readonly_fields(self, request: HttpRequest, obj: Todo | None = None) -> Any:
         # Moving a todo to another user is not a service operation (and would need

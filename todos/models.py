@@ -19,6 +19,9 @@ class TodoQuerySet(models.QuerySet["Todo"]):
 
 class Todo(models.Model):
     TITLE_MAX_LENGTH = 200
+    # SPEC "Limits"; enforced by services.clean_description and the API serializer
+    # (the column stays a TextField: no migration for a validation rule).
+    DESCRIPTION_MAX_LENGTH = 10_000
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="todos"

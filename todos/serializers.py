@@ -38,7 +38,14 @@ class TodoSerializer(serializers.ModelSerializer):
         },
     )
     description = serializers.CharField(
-        required=False, allow_blank=True, trim_whitespace=False, default=""
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        default="",
+        max_length=Todo.DESCRIPTION_MAX_LENGTH,
+        error_messages={
+            "max_length": f"Description must be at most {Todo.DESCRIPTION_MAX_LENGTH} characters."
+        },
     )
     priority = serializers.ChoiceField(
         choices=Priority.choices,

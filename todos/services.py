@@ -44,6 +44,11 @@ def clean_description(value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise TodoInvalid("Description must be text.")
+    if len(value) > Todo.DESCRIPTION_MAX_LENGTH:
+        raise TodoInvalid(
+            f"Description must be at most {Todo.DESCRIPTION_MAX_LENGTH} characters "
+            f"(got {len(value)})."
+        )
     return value
 
 

@@ -9,9 +9,11 @@ import secrets
 import time
 from collections.abc import Callable
 from http import HTTPStatus
+from urllib.parse import quote
 
 import httpx
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.test import RequestFactory
 
 from accounts.authentication import aauthenticate_jwt, bearer_token
@@ -25,8 +27,11 @@ from accounts.tests.betterauth import (
     hmac_signer,
     signer,
 )
+from chat.ws_auth import SECRET_SUBPROTOCOL
+from config.asgi import application
 from config.errors import api_error_response
 from config.exceptions import AuthError
+from todos.consumers import CLOSE_UNAUTHENTICATED
 
 ME = "/api/me/"
 
@@ -353,3 +358,33 @@ def test_real_daphne_verifies_against_better_auth_url(run_server, better_auth, u
     assert big.status_code == HTTPStatus.UNAUTHORIZED
     assert better_auth.fetch_count == 1
     assert wrong_aud.request.headers["Authorization"].split()[1][:40] not in server.log()
+
+
+def _credential(header: str | None) -> str:
+    """What a socket client would send: the header's token part."""
+    return (header or "").split(" ", 1)[-1] if header and " " in header else (header or "")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("carrier", ["query", "subprotocol"])
+@pytest.mark.parametrize("attack", ATTACKS)
+async def test_attack_on_the_socket_is_closed_4401(attack, carrier, better_auth, caplog):
+    """The same matrix on /ws/todos/: nothing but a valid ChatKit client secret opens it."""
+    caplog.set_level(logging.DEBUG)
+    credential = _credential(ATTACKS[attack](better_auth))
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    if carrier == "query":
+        path, subprotocols = f"/ws/todos/?token={quote(credential, safe='')}", None
+    else:
+        path, subprotocols = "/ws/todos/", [SECRET_SUBPROTOCOL, credential]
+    socket = WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+
+    connected, _ = await socket.connect(timeout=5)
+    assert connected
+    assert await socket.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": CLOSE_UNAUTHENTICATED,
+    }
+    await socket.disconnect()
+    _assert_not_logged(f"Bearer {credential}", caplog)
+    assert not await User.objects.aexists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,8 @@ class FakeOpenAI:
     todo_title: str = "Buy oat milk"
     answer_chunks: tuple[str, ...] = ("Added ", "oat milk ", "to your list.")
     mode: Mode = "script"
+    # Seconds between text chunks after the first (the model's pace; the benchmark's 20 ms).
+    chunk_delay_s: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -55,7 +58,7 @@ class FakeOpenAI:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def start(self) -> FakeOpenAI:
+    def start(self, port: int = 0) -> FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,7 +68,7 @@ class FakeOpenAI:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output quiet
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -106,7 +109,12 @@ class FakeOpenAI:
         request.send_header("Content-Type", "text/event-stream")
         request.send_header("Cache-Control", "no-cache")
         request.end_headers()
+        first_text = True
         for event in self.events_for(body):
+            if event.type == "response.output_text.delta":  # type: ignore[attr-defined]
+                if not first_text and self.chunk_delay_s:
+                    time.sleep(self.chunk_delay_s)  # the model's pace, in this handler's thread
+                first_text = False
             frame = f"event: {event.type}\ndata: {event.model_dump_json()}\n\n"  # type: ignore[attr-defined]
             request.wfile.write(frame.encode())
             request.wfile.flush()

@@ -105,7 +105,8 @@ def test_seed_demo_conversation_is_idempotent(user):
     assert Todo.objects.filter(owner=user, title="buy milk").count() == 1
 
 
-def test_seed_demo_command_adds_the_demo_conversation():
+def test_seed_demo_command_adds_the_demo_conversation(settings):
+    settings.DEBUG = True  # seed_demo's default passwords are for the Quickstart only
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())
     demo = User.objects.get(username="demo")

@@ -7,7 +7,10 @@ from http import HTTPStatus
 
 import pytest
 
+from chat.models import Thread
+from chat.tests import chatkit_client as ck
 from chat.tests.test_views import new_thread, post
+from chat.text import without_nul
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,3 +52,79 @@ async def test_an_unknown_after_cursor_is_404(async_client, user, bearer):
     response = await post(async_client, body, bearer(user))
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["error"]["code"] == "not_found"
+
+
+# --- parsing: no recursion on hostile input, any parser failure is 400 -----------------
+
+DEEP_WITH_NUL = (
+    b'{"type": "threads.list", "params": {"x": "\\u0000", "y": '
+    + b"[" * 100_000
+    + b"]" * 100_000
+    + b"}}"
+)
+DEEP_OBJECTS_WITH_NUL = b'{"a\\u0000": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001
+
+
+@pytest.mark.parametrize(
+    "body", [DEEP_WITH_NUL, DEEP_OBJECTS_WITH_NUL, b"[" * 100_000], ids=["list", "dict", "no-nul"]
+)
+async def test_deep_nesting_is_400_never_500(async_client, user, bearer, body):
+    response = await post(async_client, body, bearer(user))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_nul_stripping_is_not_recursive():
+    deep: list = ["\x00"]
+    for _ in range(100_000):
+        deep = [deep, {"k\x00": "v\x00"}]
+    cleaned = without_nul(deep)
+    for _ in range(100_000):
+        assert cleaned[1] == {"k": "v"}
+        cleaned = cleaned[0]
+    assert cleaned == [""]
+
+
+# --- SPEC "Limits" -------------------------------------------------------------------
+
+
+async def test_a_message_over_the_limit_is_400_and_at_the_limit_is_answered(
+    async_client, user, bearer, settings
+):
+    settings.CHATKIT = {**settings.CHATKIT, "MAX_MESSAGE_CHARS": 500}
+    over = await post(async_client, ck.create_thread("x" * 501), bearer(user))
+    assert over.status_code == HTTPStatus.BAD_REQUEST
+    assert over.json()["error"]["code"] == "bad_request"
+    assert "500 characters" in over.json()["error"]["message"]
+    assert not await Thread.objects.aexists()  # nothing stored
+
+    thread_id, events = await new_thread(async_client, bearer(user), "x" * 500)
+    assert ck.assistant_text(events)
+    follow_up = await post(async_client, ck.add_message(thread_id, "y" * 501), bearer(user))
+    assert follow_up.status_code == HTTPStatus.BAD_REQUEST
+
+
+async def test_the_default_message_limit_is_specs_8000(async_client, user, bearer):
+    response = await post(async_client, ck.create_thread("x" * 8001), bearer(user))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+async def test_a_thread_title_over_200_characters_is_400(async_client, user, bearer):
+    thread_id, _ = await new_thread(async_client, bearer(user), "hi")
+    over = await post(async_client, ck.update_thread(thread_id, "t" * 201), bearer(user))
+    assert over.status_code == HTTPStatus.BAD_REQUEST
+    assert over.json()["error"]["code"] == "bad_request"
+
+    ok = await post(async_client, ck.update_thread(thread_id, "t" * 200), bearer(user))
+    assert ok.status_code == HTTPStatus.OK
+    assert (await Thread.objects.aget(id=thread_id)).title == "t" * 200
+
+
+async def test_list_requests_are_capped_to_the_page_size(async_client, user, bearer, settings):
+    settings.CHATKIT = {**settings.CHATKIT, "MAX_PAGE_SIZE": 2}
+    for text in ("one", "two", "three"):
+        await new_thread(async_client, bearer(user), text)
+    response = await post(async_client, ck.list_threads(limit=1000), bearer(user))
+    assert response.status_code == HTTPStatus.OK
+    page = response.json()
+    assert len(page["data"]) == 2 and page["has_more"] is True

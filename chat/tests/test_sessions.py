@@ -1,7 +1,10 @@
+import base64
+import re
 import time
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from chat.sessions import authenticate_client_secret, mint_client_secret
@@ -90,3 +93,72 @@ def test_session_endpoint_refuses_get(client, user, bearer):
     response = client.get("/api/chatkit/session", headers=bearer(user))
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+# --- revocation (SPEC "Revocation"; accounts.revocation) ----------------------------
+
+
+def _page(user) -> Client:
+    browser = Client()
+    browser.force_login(user)  # through login(), as the sign-in form
+    return browser
+
+
+def _page_secret(browser: Client) -> str:
+    response = browser.post("/api/chatkit/session")
+    assert response.status_code == HTTPStatus.OK
+    return response.json()["client_secret"]
+
+
+def _chatkit_status(secret: str) -> int:
+    body = b'{"type": "threads.list", "params": {"limit": 5}}'
+    headers = {"Authorization": f"Bearer {secret}"}
+    return (
+        Client()
+        .post("/chatkit", body, content_type="application/json", headers=headers)
+        .status_code
+    )
+
+
+def test_sign_out_revokes_the_secrets_minted_from_that_page_session_only(user, bearer):
+    page, other_tab_session = _page(user), _page(user)
+    first, second = _page_secret(page), _page_secret(page)
+    kept = _page_secret(other_tab_session)
+    by_jwt = Client().post("/api/chatkit/session", headers=bearer(user)).json()["client_secret"]
+    assert _chatkit_status(first) == HTTPStatus.OK
+
+    assert page.post("/accounts/logout/").status_code == HTTPStatus.FOUND
+
+    for revoked in (first, second):
+        with pytest.raises(AuthError):
+            authenticate_client_secret(revoked)
+        assert _chatkit_status(revoked) == HTTPStatus.UNAUTHORIZED
+    # Another browser session of the same user, and JWT-minted secrets, are not that session.
+    assert authenticate_client_secret(kept) == user
+    assert authenticate_client_secret(by_jwt) == user
+
+
+def test_deactivation_revokes_all_secrets_even_after_reactivation(user):
+    from_page = _page_secret(_page(user))
+    from_api, _ = mint_client_secret(user=user)
+
+    user.is_active = False
+    user.save()
+    user.is_active = True
+    user.save()
+
+    for secret in (from_page, from_api):
+        with pytest.raises(AuthError):
+            authenticate_client_secret(secret)
+    user.refresh_from_db()
+    fresh, _ = mint_client_secret(user=user)
+    assert authenticate_client_secret(fresh) == user
+
+
+def test_a_secret_is_valid_in_a_subprotocol_and_never_carries_the_session_key(user):
+    page = _page(user)
+    secret = _page_secret(page)
+    # RFC 6455 subprotocol tokens: no ":" or other separators.
+    assert re.fullmatch(r"cks_[A-Za-z0-9._-]+", secret)
+    session_key = page.cookies[settings.SESSION_COOKIE_NAME].value
+    assert session_key not in base64.urlsafe_b64decode(secret[4:].split(".")[0] + "==").decode()

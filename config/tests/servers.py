@@ -26,15 +26,21 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 LISTEN_BACKLOG = 2048
 
 
-def server_command(server: str, port: int, *, app: str = "config.asgi:application") -> list[str]:
-    """The daphne or uvicorn command line we ship (see scripts/prod-start.sh), on loopback."""
+def server_command(
+    server: str, port: int, *, app: str = "config.asgi:application", access_log: bool = False
+) -> list[str]:
+    """The daphne or uvicorn command line we ship (see scripts/prod-start.sh), on loopback;
+    or `manage.py runserver` (daphne's, for development)."""
     if server == "daphne":
         endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}"
         return [sys.executable, "-m", "daphne", "-e", endpoint, "--websocket_connect_timeout",
                 "30", app]  # fmt: skip
+    if server == "runserver":
+        return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    quiet = [] if access_log else ["--no-access-log"]
     return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
             "--backlog", str(LISTEN_BACKLOG), "--ws-per-message-deflate", "false",
-            "--no-access-log"]  # fmt: skip
+            *quiet]  # fmt: skip
 
 
 def free_port() -> int:
@@ -82,10 +88,13 @@ def start_server(
     port: int | None = None,
     ready_timeout: float = 30.0,
     command: list[str] | None = None,
+    access_log: bool = False,
 ) -> ServerProcess:
-    """Start `daphne config.asgi:application` (or uvicorn, or `command`) and wait for /healthz."""
+    """Start `daphne config.asgi:application` (or uvicorn, runserver, or `command`) and
+    wait for /healthz. Daphne and runserver write their access log; uvicorn only with
+    `access_log=True`."""
     port = port or free_port()
-    cmd = command or server_command(server, port)
+    cmd = command or server_command(server, port, access_log=access_log)
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
     log_path = log_dir / f"{server}-{port}.log"
     log_file = log_path.open("wb")
@@ -159,8 +168,15 @@ def run_server(transactional_db, server_env, tmp_path) -> Iterator[Callable[...,
     """Factory: `run_server(env={...}, server="daphne")` → a running ServerProcess."""
     started: list[ServerProcess] = []
 
-    def start(*, env: dict[str, str] | None = None, server: str = "daphne") -> ServerProcess:
-        proc = start_server(env={**server_env, **(env or {})}, log_dir=tmp_path, server=server)
+    def start(
+        *, env: dict[str, str] | None = None, server: str = "daphne", access_log: bool = False
+    ) -> ServerProcess:
+        proc = start_server(
+            env={**server_env, **(env or {})},
+            log_dir=tmp_path,
+            server=server,
+            access_log=access_log,
+        )
         started.append(proc)
         return proc
 

@@ -52,5 +52,16 @@ def test_bench_smoke_runs_every_phase_without_errors(tmp_path: Path) -> None:
     assert all(row["turn_ms"]["p50"] > 0 for row in results["thread_length"]["rows"])
     assert [row["threads"] for row in results["threads_list"]["rows"]] == [10, 200]
     assert results["sql_queries"]["add_user_message"] > 0
+    for server in ("daphne", "uvicorn"):
+        sockets = results["sockets"][server]
+        assert sockets["storm"]["failed"] == 0, sockets["storm"]["error_samples"]
+        assert sockets["fanout"]["failed"] == 0, sockets["fanout"]["error_samples"]
+        assert sockets["fanout"]["fanout_max_s"] is not None
+    for server in ("uvicorn", "baseline"):
+        assert results["openai"][server][0]["errors"] == 0, results["openai"][server]
+    nginx = results["nginx"]["uvicorn+nginx"][0]
+    assert nginx["errors"] == 0 and nginx["proxy_cpu_ms_per_turn"] is not None
+    assert {row["users"] for row in results["ratios"]["uvicorn"]} == {1, 5}
+    assert all(t["met"] in (True, False) for t in results["targets"])
     assert (out / "bench.png").stat().st_size > 10_000
-    assert "target" in done.stdout and "turn/s" in done.stdout
+    assert "turn/s" in done.stdout and ("PASS" in done.stdout or "MISS" in done.stdout)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
 from chat.sessions import mint_client_secret
@@ -135,3 +136,48 @@ async def test_todo_change_on_one_worker_reaches_websocket_on_the_other(
     assert message["type"] == "todo.created"
     assert message["todo"]["id"] == response.json()["id"]
     assert message["todo"]["title"] == "Water the plants"
+
+
+def _sign_in(server: ServerProcess, username: str, password: str) -> httpx.Client:
+    """A browser on the built-in page: the login form, with its CSRF cookie."""
+    browser = httpx.Client(base_url=server.url, timeout=30, follow_redirects=False)
+    browser.get("/accounts/login/")
+    csrf = browser.cookies["csrftoken"]
+    response = browser.post(
+        "/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{server.url}/accounts/login/"},
+    )
+    assert response.status_code == HTTPStatus.FOUND, response.text
+    return browser
+
+
+async def test_sign_out_on_one_worker_revokes_on_the_other(two_workers, db) -> None:
+    first, second = await asyncio.to_thread(two_workers)
+    # Hashed as the servers' own settings can check (the tests' fast hasher is not there).
+    password = make_password("correct horse battery", hasher="pbkdf2_sha256")
+    await User.objects.acreate(username="pat", password=password)
+    browser = await asyncio.to_thread(_sign_in, first, "pat", "correct horse battery")
+    csrf = {"X-CSRFToken": browser.cookies["csrftoken"]}
+    minted = await asyncio.to_thread(browser.post, "/api/chatkit/session", headers=csrf)
+    assert minted.status_code == HTTPStatus.OK, minted.text
+    secret = minted.json()["client_secret"]
+
+    # The secret in the subprotocol (the page's way), on the other worker.
+    ws_url = f"ws://127.0.0.1:{second.port}/ws/todos/"
+    async with websockets.connect(
+        ws_url, origin=second.url, subprotocols=["chatkit-secret", secret], open_timeout=10
+    ) as socket:
+        assert socket.subprotocol == "chatkit-secret"
+        threads = {"type": "threads.list", "params": {"limit": 5}}
+        assert (await asyncio.to_thread(post_chatkit, second, secret, threads)).status_code == 200
+
+        signed_out = await asyncio.to_thread(browser.post, "/accounts/logout/", headers=csrf)
+        assert signed_out.status_code == HTTPStatus.FOUND
+
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    refused = await asyncio.to_thread(post_chatkit, second, secret, threads)
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+    assert refused.json()["error"]["code"] == "auth_error"

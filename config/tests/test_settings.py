@@ -69,3 +69,63 @@ def test_better_auth_issuer_and_audience_default_to_the_origin():
         "https://auth.example.com",
         "https://auth.example.com/api/auth/jwks",
     ]
+
+
+def python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BETTER_"))}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRINT_KEY = (
+    "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+)
+
+
+def test_debug_without_a_secret_key_makes_a_random_one_kept_under_var(tmp_path):
+    path = tmp_path / "var" / "dev_secret_key"
+    env = {"DJANGO_DEBUG": "1", "DEV_SECRET_KEY_PATH": str(path)}
+
+    first, again = python(PRINT_KEY, env), python(PRINT_KEY, env)
+
+    key = first.stdout.strip()
+    assert first.returncode == 0, first.stderr
+    assert len(key) >= 50 and "insecure" not in key
+    assert again.stdout.strip() == key  # kept: sessions survive a restart
+    assert path.read_text().strip() == key
+    assert path.stat().st_mode & 0o077 == 0  # readable by its owner only
+    other = python(PRINT_KEY, {**env, "DEV_SECRET_KEY_PATH": str(tmp_path / "elsewhere")})
+    assert other.stdout.strip() != key  # per checkout, not a constant
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("https://auth.example.com", True),
+        ("http://localhost:3000", False),
+        ("http://127.0.0.1:3000", False),
+    ],
+)
+def test_debug_with_a_real_better_auth_url_is_warned_about(url, warned, tmp_path):
+    env = {"DJANGO_DEBUG": "1", "BETTER_AUTH_URL": url, "DEV_SECRET_KEY_PATH": str(tmp_path / "k")}
+    result = manage("check", env=env)
+    assert result.returncode == 0
+    assert ("accounts.W001" in result.stderr + result.stdout) is warned
+
+
+def test_production_without_collected_static_files_refuses_to_start(tmp_path):
+    env = {**PRODUCTION, "DJANGO_STATIC_ROOT": str(tmp_path / "static")}
+    result = python("import config.asgi", env)
+    assert result.returncode != 0
+    assert "Static files are not collected" in result.stderr
+    assert "collectstatic" in result.stderr.splitlines()[-1]
+
+    collected = manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    assert collected.returncode == 0, collected.stderr
+    assert python("import config.asgi", env).returncode == 0

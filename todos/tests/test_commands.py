@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from accounts.models import User
 from todos.management.commands.seed_demo import DEMO_TODOS
@@ -10,6 +11,13 @@ from todos.models import Todo
 pytestmark = pytest.mark.django_db
 
 DEMO_TITLES = [title for title, *_ in DEMO_TODOS]
+
+
+@pytest.fixture(autouse=True)
+def _quickstart_debug(settings):
+    """seed_demo's defaults are for DJANGO_DEBUG=1 (the Quickstart); pytest-django
+    runs tests with DEBUG off, which is what the production tests below keep."""
+    settings.DEBUG = True
 
 
 def seed(**kwargs) -> str:
@@ -67,3 +75,34 @@ def test_seed_demo_passwords_from_the_environment(monkeypatch):
 def test_seed_demo_is_quiet_at_verbosity_0():
     assert seed(verbosity=0) == ""
     assert User.objects.filter(username="demo").exists()
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{}, {"DEMO_PASSWORD": "s3cret-demo"}, {"ADMIN_PASSWORD": "s3cret-admin"}],
+    ids=["no-passwords", "demo-only", "admin-only"],
+)
+def test_seed_demo_refuses_in_production_without_both_passwords(monkeypatch, settings, given):
+    settings.DEBUG = False
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    monkeypatch.delenv("ADMIN_PASSWORD", raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    # An existing admin is not reset to the public password either.
+    admin = User.objects.create_user("admin", password="kept-password-1")
+
+    with pytest.raises(CommandError, match="DEMO_PASSWORD and ADMIN_PASSWORD"):
+        seed()
+
+    admin.refresh_from_db()
+    assert admin.check_password("kept-password-1") and not admin.is_superuser
+    assert not User.objects.filter(username="demo").exists()
+
+
+def test_seed_demo_in_production_with_both_passwords_never_prints_them(monkeypatch, settings):
+    settings.DEBUG = False
+    monkeypatch.setenv("DEMO_PASSWORD", "s3cret-demo")
+    monkeypatch.setenv("ADMIN_PASSWORD", "s3cret-admin")
+    output = seed()
+    assert User.objects.get(username="admin").check_password("s3cret-admin")
+    assert "s3cret" not in output

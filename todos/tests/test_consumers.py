@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from chat.sessions import mint_client_secret
 from chat.tests.chatkit_client import create_thread
+from chat.ws_auth import SECRET_SUBPROTOCOL
 from config.asgi import application
 from todos import events, services
 from todos.consumers import CLOSE_UNAUTHENTICATED
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIS_HOST = "redis://127.0.0.1:6379/0"
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")
 SENTINEL_TITLE = "sentinel: nothing else was queued before me"
 
 Connect = Callable[..., Awaitable[WebsocketCommunicator]]
@@ -77,7 +79,7 @@ async def connect(channel_layer) -> AsyncIterator[Connect]:
     async def open_socket(
         *, user: User | None = None, token: str | None = None, cookie: bytes | None = None
     ) -> WebsocketCommunicator:
-        headers = [ORIGIN]
+        headers = [ORIGIN, HOST]
         if user is not None:
             cookie = await session_cookie(user)
         if cookie is not None:
@@ -275,3 +277,196 @@ async def test_socket_ignores_what_clients_send_and_answers_ping(
     await socket.send_to(text_data="not json")
     await socket.send_json_to({"type": "ping"})
     assert await next_event(socket) == {"type": "pong"}
+
+
+# --- access that ends: expiry, sign-out, deactivation (SPEC "Revocation") -----------
+
+
+async def page_session(user: User) -> tuple[AsyncClient, bytes]:
+    """A signed-in page (through login(), as the login form does) and its cookie."""
+    client = AsyncClient()
+    await client.aforce_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    return client, f"{name}={client.cookies[name].value}".encode()
+
+
+async def page_secret(client: AsyncClient) -> str:
+    response = await client.post("/api/chatkit/session")
+    assert response.status_code == HTTPStatus.OK, response.content
+    return response.json()["client_secret"]
+
+
+async def test_socket_is_closed_4401_when_its_client_secret_expires(
+    connect: Connect, user: User, settings
+) -> None:
+    settings.CHATKIT = {**settings.CHATKIT, "SESSION_TTL": 1}
+    secret, _ = await sync_to_async(mint_client_secret)(user=user)
+    socket = await connect(token=secret)
+    # Open first, then closed by the timer to expires_at (well within SPEC's few seconds).
+    await assert_refused_within(socket, seconds=4)
+
+
+async def test_sign_out_closes_the_pages_session_and_secret_sockets_4401(
+    connect: Connect, user: User
+) -> None:
+    client, cookie = await page_session(user)
+    secret = await page_secret(client)
+    by_session = await connect(cookie=cookie)
+    by_secret = await connect(token=secret)
+    other_tab_by_jwt_secret, _ = await sync_to_async(mint_client_secret)(user=user)
+    unrelated = await connect(token=other_tab_by_jwt_secret)
+
+    response = await client.post("/accounts/logout/")
+    assert response.status_code == HTTPStatus.FOUND
+
+    await assert_refused(by_session)
+    await assert_refused(by_secret)
+    # A secret minted with a Better Auth JWT belongs to no page session: it stays.
+    await assert_heard_nothing_else(unrelated, user)
+
+
+async def test_deactivation_closes_every_socket_of_the_user_4401(
+    connect: Connect, user: User, other_user: User
+) -> None:
+    secret, _ = await sync_to_async(mint_client_secret)(user=user)
+    by_secret = await connect(token=secret)
+    by_session = await connect(user=user)
+    theirs = await connect(user=other_user)
+
+    user.is_active = False
+    await user.asave(update_fields=["is_active"])
+
+    await assert_refused(by_secret)
+    await assert_refused(by_session)
+    await assert_heard_nothing_else(theirs, other_user)
+
+
+async def assert_refused_within(socket: WebsocketCommunicator, *, seconds: float) -> None:
+    message = await socket.receive_output(timeout=seconds)
+    assert message == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+
+# --- the secret as a subprotocol, kept out of URLs ------------------------------------
+
+
+async def open_with_subprotocols(
+    subprotocols: list[str], headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[WebsocketCommunicator, bool, str | None]:
+    communicator = WebsocketCommunicator(
+        application, "/ws/todos/", headers=headers or [ORIGIN, HOST], subprotocols=subprotocols
+    )
+    connected, subprotocol = await communicator.connect(timeout=5)
+    return communicator, connected, subprotocol
+
+
+async def test_secret_in_sec_websocket_protocol_is_accepted_and_not_echoed(
+    channel_layer, user: User
+) -> None:
+    secret, _ = await sync_to_async(mint_client_secret)(user=user)
+    socket, connected, subprotocol = await open_with_subprotocols([SECRET_SUBPROTOCOL, secret])
+    try:
+        assert connected and subprotocol == SECRET_SUBPROTOCOL
+        todo = await services.atodo_create(user=user, title="Feed the cat")
+        assert (await next_event(socket))["todo"]["id"] == todo.pk
+    finally:
+        await socket.disconnect()
+
+
+async def test_bad_secret_in_sec_websocket_protocol_is_closed_4401(channel_layer) -> None:
+    socket, connected, subprotocol = await open_with_subprotocols(
+        [SECRET_SUBPROTOCOL, "cks_forged.secret"]
+    )
+    try:
+        # Accepted with the subprotocol (a browser would fail the handshake otherwise,
+        # hiding the code), then closed with 4401.
+        assert connected and subprotocol == SECRET_SUBPROTOCOL
+        await assert_refused(socket)
+    finally:
+        await socket.disconnect()
+
+
+# --- exact origin matching (scheme, host, port) ----------------------------------------
+
+OWN = "http://localhost"
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (OWN, True),
+        ("http://localhost:80", True),
+        ("https://localhost", False),
+        ("http://localhost:9999", False),
+        ("http://evil.example", False),
+        ("http://localhost.evil.example", False),
+        ("null", False),
+        ("https://app.example:8443", True),
+        ("https://app.example", False),
+        ("http://app.example:8443", False),
+        ("garbage", False),
+    ],
+)
+async def test_origin_must_match_exactly_with_a_session(
+    channel_layer, user: User, settings, origin: str, allowed: bool
+) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example:8443"]
+    cookie = await session_cookie(user)
+    headers = [(b"origin", origin.encode()), HOST, (b"cookie", cookie)]
+    communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    await communicator.disconnect()
+    assert connected is allowed
+
+
+async def test_missing_origin_is_refused_with_a_cookie_and_allowed_with_a_secret_alone(
+    channel_layer, user: User
+) -> None:
+    cookie = await session_cookie(user)
+    with_cookie = WebsocketCommunicator(
+        application, "/ws/todos/", headers=[HOST, (b"cookie", cookie)]
+    )
+    assert (await with_cookie.connect(timeout=5))[0] is False
+    await with_cookie.disconnect()
+
+    # Not a browser (no Origin, no cookies): the secret is the whole credential.
+    secret, _ = await sync_to_async(mint_client_secret)(user=user)
+    socket, connected, _ = await open_with_subprotocols([SECRET_SUBPROTOCOL, secret], [HOST])
+    await socket.disconnect()
+    assert connected
+
+
+async def test_any_host_setting_does_not_make_any_origin_allowed(
+    channel_layer, user: User, settings
+) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+    cookie = await session_cookie(user)
+    headers = [(b"origin", b"http://evil.example"), HOST, (b"cookie", cookie)]
+    communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
+    assert (await communicator.connect(timeout=5))[0] is False
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("forwarded_proto", "origin", "allowed"),
+    [
+        ("https", "https://localhost", True),
+        ("https", "http://localhost", False),
+        ("http", "https://localhost", False),
+    ],
+)
+async def test_behind_a_tls_proxy_the_own_origin_is_https(
+    channel_layer, user: User, settings, forwarded_proto: str, origin: str, allowed: bool
+) -> None:
+    # As in production (DJANGO_DEBUG=0): Django trusts the proxy's X-Forwarded-Proto.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    cookie = await session_cookie(user)
+    headers = [
+        (b"origin", origin.encode()),
+        HOST,
+        (b"x-forwarded-proto", forwarded_proto.encode()),
+        (b"cookie", cookie),
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    await communicator.disconnect()
+    assert connected is allowed

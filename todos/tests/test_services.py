@@ -240,3 +240,12 @@ async def test_async_wrappers_write_through_the_services(user, alisten):
         "todo.updated",
         "todo.deleted",
     ]
+
+
+def test_description_over_10000_characters_is_invalid_for_every_adapter(user):
+    # The agent's tools, the admin and the seed command all write through here.
+    with pytest.raises(TodoInvalid, match="10000 characters"):
+        services.todo_create(user=user, title="t", description="d" * 10_001)
+    todo = services.todo_create(user=user, title="t", description="d" * 10_000)
+    with pytest.raises(TodoInvalid):
+        services.todo_update(user=user, todo_id=todo.pk, description="d" * 10_001)

@@ -6,7 +6,8 @@ import datetime
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,8 +38,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity: int = options["verbosity"]
-        demo_password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
-        admin_password = os.environ.get("ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+        given_demo, given_admin = os.environ.get("DEMO_PASSWORD"), os.environ.get("ADMIN_PASSWORD")
+        if not settings.DEBUG and not (given_demo and given_admin):
+            # SPEC: never the documented passwords on a production database.
+            raise CommandError(
+                "seed_demo refuses to run with DJANGO_DEBUG=0 unless DEMO_PASSWORD and "
+                "ADMIN_PASSWORD are both set (the defaults are public)."
+            )
+        demo_password = given_demo or DEFAULT_DEMO_PASSWORD
+        admin_password = given_admin or DEFAULT_ADMIN_PASSWORD
 
         with transaction.atomic():
             demo = self._user(
@@ -61,10 +69,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready ({created} new todo(s) for {demo.email}).")
             )
-            self.stdout.write(f"  demo user:  username 'demo'  password '{demo_password}'")
+            # Passwords of a production database are never printed.
+            demo_shown = f"'{demo_password}'" if settings.DEBUG else "from $DEMO_PASSWORD"
+            admin_shown = f"'{admin_password}'" if settings.DEBUG else "from $ADMIN_PASSWORD"
+            self.stdout.write(f"  demo user:  username 'demo'  password {demo_shown}")
             self.stdout.write(
-                f"  admin user: username '{admin_user.username}'  password '{admin_password}'"
-                "  (/admin/)"
+                f"  admin user: username '{admin_user.username}'  password {admin_shown}  (/admin/)"
             )
 
         # --- Chat: sample conversation --------------------------------------------

@@ -1,0 +1,101 @@
+"""The paths production users run, measured like the offline turns: the real OpenAI
+client against a fake Responses API in its own process, and nginx (TLS) in front."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.run import BASE_DIR, BenchUser, concurrency_phase, free_port, running_server
+
+OPENAI_LEVELS = {1: 10, 50: 2}
+NGINX_LEVELS = {1: 20, 50: 4, 200: 3}
+SMOKE_LEVELS = {1: 2}
+
+
+@contextmanager
+def fake_openai(delay_ms: int, log_dir: Path) -> Iterator[str]:
+    """bench/fake_openai_server.py on a free port; yields its base URL."""
+    port = free_port()
+    with (log_dir / "fake-openai.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.fake_openai_server", "--port", str(port),
+             "--delay-ms", str(delay_ms)],
+            cwd=BASE_DIR, stdout=log, stderr=log,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/models", timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the fake OpenAI server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def openai_phase(
+    servers: list[str],
+    env: dict[str, str],
+    users: list[BenchUser],
+    levels: dict[int, int],
+    delay_ms: int,
+    work: Path,
+) -> dict[str, Any]:
+    """Each server with the real OpenAI client: one tool call, then the 13-chunk answer."""
+    results: dict[str, Any] = {}
+    with fake_openai(delay_ms, work) as url:
+        openai_env = {**env, "OPENAI_API_KEY": "sk-bench-fake", "OPENAI_BASE_URL": url}
+        for kind in servers:
+            print(f"{kind}: OpenAI client path", flush=True)
+            with running_server(kind, openai_env, work) as server:
+                results[kind] = concurrency_phase(server, users, levels, work)
+    return results
+
+
+class NginxProcess:
+    """The running nginx of config/tests/nginx.py, with the CPU of all its processes."""
+
+    def __init__(self, nginx: Any) -> None:
+        self.nginx = nginx
+        self.https_url = nginx.https_url
+        self.cert_path = nginx.cert_path
+
+    def cpu_seconds(self) -> float:
+        master = psutil.Process(self.nginx.process.pid)
+        total = 0.0
+        for process in [master, *master.children(recursive=True)]:
+            times = process.cpu_times()
+            total += times.user + times.system
+        return total
+
+
+def nginx_phase(server: Any, users: list[BenchUser], levels: dict[int, int], work: Path) -> dict:
+    """The running uvicorn behind the shipped nginx config, over TLS; nginx's CPU apart."""
+    from config.tests.nginx import nginx_binary, start_nginx
+
+    if nginx_binary() is None:
+        print("nginx: not installed, phase skipped", flush=True)
+        return {}
+    print(f"{server.kind} behind nginx: concurrency", flush=True)
+    port = int(server.url.rsplit(":", 1)[1])
+    nginx = start_nginx(work / "nginx", [port], max_body_bytes=1_048_576)
+    try:
+        via = NginxProcess(nginx)
+        return {f"{server.kind}+nginx": concurrency_phase(server, users, levels, work, via)}
+    finally:
+        nginx.stop()

@@ -1,0 +1,71 @@
+"""No secrets in access logs: `token=` values (and any `cks_…` secret) are redacted
+from every access log the project's servers write:
+
+- uvicorn: the `uvicorn.access` logger, and `uvicorn.error`, which logs websocket
+  handshakes with their query string;
+- runserver (daphne's): the `django.channels.server` logger;
+- daphne: its access log is written to a stream, not through logging, so its
+  writer (`daphne.access.AccessLogGenerator.write_entry`) is wrapped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+_TOKEN = re.compile(r"((?:^|[?&;\s])token=)[^&\s\"']*", re.IGNORECASE)
+_SECRET = re.compile(r"cks_[A-Za-z0-9._:=-]+")
+REDACTED = "[redacted]"
+LOGGERS = ("uvicorn.access", "uvicorn.error", "django.channels.server", "daphne")
+
+
+def redact(text: str) -> str:
+    """`text` without token values or ChatKit client secrets."""
+    if "token=" not in text.lower() and "cks_" not in text:
+        return text
+    return _SECRET.sub(REDACTED, _TOKEN.sub(rf"\1{REDACTED}", text))
+
+
+def _redact_value(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
+
+
+class RedactTokensFilter(logging.Filter):
+    """Rewrites a record's message and arguments; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_value(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _redact_value(arg) for key, arg in record.args.items()}
+        return True
+
+
+def install_access_log_redaction() -> None:
+    """Idempotent: safe to call from every worker at start-up."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokensFilter) for f in logger.filters):
+            logger.addFilter(RedactTokensFilter())
+    _wrap_daphne_access_log()
+
+
+def _wrap_daphne_access_log() -> None:
+    try:
+        from daphne.access import AccessLogGenerator
+    except ImportError:  # pragma: no cover - daphne is a dependency
+        return
+    write_entry = AccessLogGenerator.write_entry
+    if getattr(write_entry, "redacts_tokens", False):
+        return
+
+    def redacting_write_entry(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "request" in kwargs:
+            kwargs["request"] = _redact_value(kwargs["request"])
+        return write_entry(self, *args, **kwargs)
+
+    redacting_write_entry.redacts_tokens = True  # type: ignore[attr-defined]
+    AccessLogGenerator.write_entry = redacting_write_entry  # type: ignore[method-assign]

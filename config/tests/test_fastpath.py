@@ -1,0 +1,69 @@
+"""/chatkit served first in MIDDLEWARE: the header-only hooks still apply, browser-session
+middleware is skipped, and an unknown middleware turns the fast path off."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.test import AsyncClient
+
+from chat.tests import chatkit_client as ck
+from config.fastpath import ChatKitFastPathMiddleware
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FRONTEND = "http://localhost:3000"
+
+
+async def test_chatkit_keeps_security_cors_and_frame_headers(user, bearer, settings) -> None:
+    settings.CORS_ALLOWED_ORIGINS = [FRONTEND]
+    response = await AsyncClient().post(
+        "/chatkit",
+        ck.create_thread("hello"),
+        content_type="application/json",
+        headers={**bearer(user), "Origin": FRONTEND},
+    )
+    assert response.status_code == HTTPStatus.OK
+    b"".join([chunk async for chunk in response.streaming_content])
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Access-Control-Allow-Origin"] == FRONTEND
+    assert "origin" in response["Vary"].lower()
+    # No session was touched: no cookie, no Vary: Cookie.
+    assert "cookie" not in response["Vary"].lower()
+    assert not response.cookies
+
+
+async def test_the_https_redirect_still_applies(user, bearer, settings) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    response = await AsyncClient().post(
+        "/chatkit", ck.create_thread("hello"), content_type="application/json", headers=bearer(user)
+    )
+    assert response.status_code == HTTPStatus.MOVED_PERMANENTLY
+    assert response["Location"].startswith("https://")
+
+
+async def test_a_refusal_is_specs_json_error(settings) -> None:
+    response = await AsyncClient().post("/chatkit", b"{}", content_type="application/json")
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["code"] == "auth_error"
+
+
+def test_an_unknown_middleware_turns_the_fast_path_off(settings, caplog) -> None:
+    async def get_response(request):  # pragma: no cover - never called here
+        raise AssertionError
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "example.SomethingNewMiddleware"]
+    middleware = ChatKitFastPathMiddleware(get_response)
+
+    assert middleware.hooks is None
+    assert "example.SomethingNewMiddleware" in caplog.text
+
+
+def test_the_shipped_middleware_list_is_fully_known(settings) -> None:
+    async def get_response(request):  # pragma: no cover - never called here
+        raise AssertionError
+
+    assert ChatKitFastPathMiddleware(get_response).hooks is not None
