@@ -81,7 +81,8 @@ def reset_bench_rows(url: str) -> None:
         users = "SELECT id FROM accounts_user WHERE better_auth_id LIKE %s"
         like = BENCH_SUB_PREFIX + "%"
         threads = f"SELECT id FROM chat_thread WHERE owner_id IN ({users})"
-        conn.execute(f"DELETE FROM chat_threaditem WHERE thread_id IN ({threads})", (like,))
+        for table in ("chat_threaditem", "chat_tooleffect", "chat_feedback"):
+            conn.execute(f"DELETE FROM {table} WHERE thread_id IN ({threads})", (like,))
         conn.execute(f"DELETE FROM chat_thread WHERE owner_id IN ({users})", (like,))
         conn.execute(f"DELETE FROM todos_todo WHERE owner_id IN ({users})", (like,))
         conn.execute("DELETE FROM accounts_user WHERE better_auth_id LIKE %s", (like,))
