@@ -16,6 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import django
 from agents import Agent, Model, OpenAIResponsesModel, RunConfig, Runner, function_tool
 from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
 from chatkit.server import ChatKitServer, StreamingResult
@@ -32,9 +33,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from openai import AsyncOpenAI
 
-# The very same fake model as the app's (it needs no Django settings when given its
-# delay): small talk gets the help text, streamed in chunks with the delay between.
-from chat.offline_model import OfflineModel
+# The very same fake model as the app's: small talk gets the help text, streamed in
+# chunks with the delay between. Its module imports the app's models (attachments), so
+# Django is set up first; nothing in the baseline's turns touches Django or a database.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from chat.offline_model import OfflineModel  # noqa: E402
 
 MAX_RECENT_ITEMS = 30
 

@@ -17,7 +17,7 @@ import psutil
 from bench.run import BASE_DIR, BenchUser, concurrency_phase, free_port, running_server
 
 OPENAI_LEVELS = {1: 10, 50: 2}
-NGINX_LEVELS = {1: 20, 50: 4, 200: 3}
+NGINX_LEVELS = {1: 10, 50: 3}
 SMOKE_LEVELS = {1: 2}
 
 

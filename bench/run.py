@@ -43,7 +43,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/bench_todo"
 BENCH_SUB_PREFIX = "bench-"
 
-FULL_LEVELS = {1: 20, 50: 4, 200: 3, 500: 2}  # users -> turns per user
+FULL_LEVELS = {1: 10, 50: 3, 200: 2, 500: 1}  # users -> turns per user
 SMOKE_LEVELS = {1: 3, 5: 2}
 FULL_SOCKETS = {"storm": 500, "open": 2000}  # reconnect storm; open sockets of one user
 SMOKE_SOCKETS = {"storm": 20, "open": 50}
@@ -81,7 +81,8 @@ def reset_bench_rows(url: str) -> None:
         users = "SELECT id FROM accounts_user WHERE better_auth_id LIKE %s"
         like = BENCH_SUB_PREFIX + "%"
         threads = f"SELECT id FROM chat_thread WHERE owner_id IN ({users})"
-        conn.execute(f"DELETE FROM chat_threaditem WHERE thread_id IN ({threads})", (like,))
+        for table in ("chat_threaditem", "chat_tooleffect", "chat_feedback"):
+            conn.execute(f"DELETE FROM {table} WHERE thread_id IN ({threads})", (like,))
         conn.execute(f"DELETE FROM chat_thread WHERE owner_id IN ({users})", (like,))
         conn.execute(f"DELETE FROM todos_todo WHERE owner_id IN ({users})", (like,))
         conn.execute("DELETE FROM accounts_user WHERE better_auth_id LIKE %s", (like,))
@@ -646,6 +647,8 @@ def run_bench(
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0)
+    # Production settings serve collected static files (and refuse to start without).
+    call_command("collectstatic", "--noinput", verbosity=0)
     reset_bench_rows(args.database_url)
     server_env = {**os.environ, **env}
 
@@ -680,6 +683,8 @@ def run_bench(
                 if kind == "uvicorn" and not args.skip_nginx:
                     nginx_levels = paths.SMOKE_LEVELS if args.smoke else paths.NGINX_LEVELS
                     results["nginx"] = paths.nginx_phase(server, users, nginx_levels, work)
+            # What is measured so far survives a run cut short.
+            (args.out / "partial.json").write_text(json.dumps(results, indent=2, default=str))
 
         if not args.skip_openai:
             kinds = [k for k in ("uvicorn", "baseline") if k in servers]

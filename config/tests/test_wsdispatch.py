@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -26,6 +27,8 @@ class Probe(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
         await self.send_json({"got": "slow"})
 
 
+# Channels' own dispatch (the unlisted types) closes old database connections.
+@pytest.mark.django_db(transaction=True)
 async def test_listed_types_run_on_the_loop_and_others_as_before(settings) -> None:
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     communicator = WebsocketCommunicator(Probe.as_asgi(), "/probe/")
