@@ -48,8 +48,9 @@ test-postgres: install-dev
 		|| (echo "PostgreSQL is not answering at $(POSTGRES_TEST_URL): start it, or set POSTGRES_TEST_URL." && exit 1)
 	DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest
 
-browser:
-	bash scripts/install-browser.sh
+## A Chromium for the browser tests (Debian's, else Playwright's; else they skip).
+browser: install-dev
+	PYTHON=$(BIN)/python bash scripts/install-browser.sh
 
 check: lint test
 

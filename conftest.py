@@ -4,4 +4,5 @@ pytest_plugins = [
     "accounts.tests.fixtures",
     "config.tests.servers",
     "chat.tests.fixtures",
+    "chat.tests.browser",
 ]

@@ -19,11 +19,26 @@ def _message(item: ThreadItem) -> SafeString:
     return linebreaksbr(item.text)
 
 
+def status_label(status: dict[str, Any] | None) -> str:
+    """A thread's ChatKit status ({"type": "locked", "reason": ...}) as words."""
+    status = status or {}
+    label = str(status.get("type") or "active").capitalize()
+    reason = status.get("reason")
+    return f"{label}: {reason}" if reason else label
+
+
+class ReadableItemsMedia:
+    """Wraps long messages inside the page width (static/chat/admin.css)."""
+
+    css = {"all": ["chat/admin.css"]}
+
+
 class ThreadItemInline(admin.TabularInline):
     """The conversation, oldest first: speaker, text, tool effects (hidden context)."""
 
     model = ThreadItem
-    fields = ("created_at", "speaker", "message", "type", "item_id")
+    # The row's own label already names the item ("msg_… (user_message)"): no id column.
+    fields = ("created_at", "speaker", "message")
     readonly_fields = fields
     ordering = ("created_at", "seq")
     extra = 0
@@ -88,9 +103,14 @@ class ThreadAdmin(admin.ModelAdmin):
     search_fields = ("title", "owner__email", "id")
     autocomplete_fields = ("owner",)
     date_hierarchy = "updated_at"
-    fields = ("id", "owner", "title", "status", "created_at", "updated_at")
-    readonly_fields = ("id", "status", "created_at", "updated_at")
+    fields = ("id", "owner", "title", "status_display", "created_at", "updated_at")
+    readonly_fields = ("id", "status_display", "created_at", "updated_at")
     inlines = (ThreadItemInline, FeedbackInline, ToolEffectInline)
+    Media = ReadableItemsMedia
+
+    @admin.display(description="status")
+    def status_display(self, obj: Thread) -> str:
+        return status_label(obj.status)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Thread]:
         # Owner joined and item count annotated: no query per row.
@@ -116,6 +136,7 @@ class ThreadItemAdmin(admin.ModelAdmin):
     fields = ("item_id", "thread", "type", "created_at", "speaker", "message", "data")
     readonly_fields = fields
     ordering = ("-created_at", "-seq")
+    Media = ReadableItemsMedia
 
     @admin.display(description="said")
     def short_text(self, obj: ThreadItem) -> str:

@@ -21,13 +21,16 @@ from typing import Any
 from agents.run_config import CallModelData, ModelInputData
 from django.conf import settings
 
+from attachments.input_size import without_image_data
+
 TRUNCATED = "… [cut to fit the model's input budget]"
 _CAPPED_TYPES = {"function_call_output"}
 _CAPPED_ROLES = {"developer", "system"}
 
 
 def item_chars(item: Any) -> int:
-    return len(json.dumps(item, ensure_ascii=False, default=str))
+    # An image counts as a fixed amount, not its data URL (attachments/input_size.py).
+    return len(json.dumps(without_image_data(item), ensure_ascii=False, default=str))
 
 
 def _cut(text: str, limit: int) -> str:

@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from agents import ModelResponse, ModelSettings, ModelTracing, Tool, TResponseInputItem, Usage
@@ -16,6 +17,7 @@ from agents.agent_output import AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.items import TResponseOutputItem, TResponseStreamEvent
 from agents.models.interface import Model
+from django.apps import apps
 from django.conf import settings
 from openai.types.responses import (
     ResponseFunctionToolCall,
@@ -24,7 +26,6 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from attachments import offline as attachments_offline
 from chat.responses_stream import stream_events
 
 HELP_TEXT = (
@@ -84,6 +85,16 @@ _COMMANDS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, 
         lambda m: {"query": _unquote(m["rest"])},
     ),
 ]
+
+
+def _attachments() -> ModuleType | None:
+    """attachments.offline, imported on first use; None without Django's apps (the
+    benchmark's baseline server runs this model with no Django, and no attachments)."""
+    if not apps.ready:
+        return None
+    from attachments import offline
+
+    return offline
 
 
 def _unquote(text: str) -> str:
@@ -198,8 +209,9 @@ def decide(input: str | list[TResponseInputItem]) -> Reply:
     items = list(input)
     if not items:
         return Reply(text=HELP_TEXT)
-    if (attachments_answer := attachments_offline.answer(items)) is not None:
-        return Reply(text=attachments_answer)  # names the attachments, sums up "add these"
+    attachments = _attachments()
+    if attachments is not None and (answer := attachments.answer(items)) is not None:
+        return Reply(text=answer)  # names the attachments, sums up "add these"
     last = items[-1]
     if _field(last, "type") == "function_call_output":
         call_id = _field(last, "call_id")
@@ -266,6 +278,13 @@ class OfflineModel(Model):
             ],
         )
 
+    @staticmethod
+    def _attachment_calls(input: str | list[TResponseInputItem]) -> list[Any]:
+        attachments = _attachments()
+        if attachments is None or isinstance(input, str):
+            return []
+        return attachments.todo_calls(input)
+
     async def get_response(
         self,
         system_instructions: str | None,
@@ -280,7 +299,7 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
-        calls = attachments_offline.todo_calls([] if isinstance(input, str) else input)
+        calls = self._attachment_calls(input)
         output = calls or [self._output_item(decide(input))]  # calls: "add these" with a file
         return ModelResponse(output=output, usage=Usage(requests=1), response_id=_new_id("resp"))
 
@@ -298,9 +317,10 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        calls = attachments_offline.todo_calls([] if isinstance(input, str) else input)
-        if calls:  # "add these" with a text file: one add_todo per line
-            for event in attachments_offline.stream_calls(calls, response_id=_new_id("resp")):
+        calls = self._attachment_calls(input)
+        attachments = _attachments()
+        if calls and attachments is not None:  # "add these" with a text file: one add_todo per line
+            for event in attachments.stream_calls(calls, response_id=_new_id("resp")):
                 yield event
             return
         item = self._output_item(decide(input))

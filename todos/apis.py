@@ -46,6 +46,13 @@ class TodoListApi(APIView):
         return Response(TodoSerializer(todo).data, status=HTTPStatus.CREATED)
 
 
+class TodoStatsApi(APIView):
+    """GET: how many of the caller's todos are open and done: {"open", "done", "total"}."""
+
+    def get(self, request: Request) -> Response:
+        return Response(selectors.todo_counts(user=request.user))
+
+
 class TodoDetailApi(APIView):
     """GET, PUT (all fields), PATCH (some fields) and DELETE one of the caller's todos."""
 

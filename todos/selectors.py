@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from config.db import run_sync
@@ -27,6 +27,15 @@ def todo_list(
         term = search.strip()
         queryset = queryset.filter(Q(title__icontains=term) | Q(description__icontains=term))
     return queryset.order_by("-created_at", "-id")
+
+
+def todo_counts(*, user: User) -> dict[str, int]:
+    """How many of the user's todos are open and done (one query)."""
+    counts = Todo.objects.for_user(user).aggregate(
+        total=Count("id"), done=Count("id", filter=Q(completed=True))
+    )
+    total, done = counts["total"] or 0, counts["done"] or 0
+    return {"open": total - done, "done": done, "total": total}
 
 
 def todo_get(*, user: User, todo_id: int) -> Todo:

@@ -8,5 +8,6 @@ app_name = "todos"
 
 urlpatterns = [
     path("", apis.TodoListApi.as_view(), name="list"),
+    path("stats/", apis.TodoStatsApi.as_view(), name="stats"),
     path("<int:todo_id>/", apis.TodoDetailApi.as_view(), name="detail"),
 ]

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from attachments.tests.conftest import png_bytes, stored_files
-from chat.tests.test_browser import browser, page_user, sign_in  # noqa: F401 (fixtures)
+from chat.tests.browser import sign_in  # fixtures browser, page_user: chat.tests.browser
 from config.tests.servers import ServerProcess, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_attach_an_image_and_a_csv_in_the_built_in_client(
     run_server: Callable[..., ServerProcess],
-    page_user: User,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    page_user: User,
+    browser: Browser,
     tmp_path,
 ) -> None:
     stored = tmp_path / "stored"

@@ -54,7 +54,7 @@ async def socket(user) -> AsyncIterator[WebsocketCommunicator]:
     await client.aforce_login(user)
     name = django_settings.SESSION_COOKIE_NAME
     cookie = f"{name}={client.cookies[name].value}".encode()
-    headers = [(b"origin", b"http://localhost"), (b"cookie", cookie)]
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
     communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert connected

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from chat.admin import status_label
 from chat.models import ItemType, ThreadItem
 from chat.store import item_row_fields
 from chat.tests.factories import ThreadFactory, ThreadItemFactory, hidden_context
@@ -117,3 +118,21 @@ def test_non_staff_users_are_sent_to_the_login_page(client, user):
     response = client.get(CHANGELIST)
     assert response.status_code == HTTPStatus.FOUND
     assert "/login/" in response["Location"]
+
+
+def test_change_page_shows_status_as_a_label_and_item_ids_once(admin_client, user):
+    thread = ThreadFactory(owner=user, status={"type": "locked", "reason": "Too long"})
+    item = ThreadItemFactory(thread=thread, text="x" * 500)
+
+    response = admin_client.get(reverse("admin:chat_thread_change", args=[thread.pk]))
+
+    content = response.content.decode()
+    assert "Locked: Too long" in content
+    assert "{&quot;type&quot;" not in content  # no raw JSON
+    assert content.count(item.item_id) == 1
+    assert "chat/admin.css" in content  # long messages wrap inside the page
+
+
+def test_status_label():
+    assert status_label({}) == "Active"
+    assert status_label({"type": "closed", "reason": None}) == "Closed"

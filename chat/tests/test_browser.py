@@ -1,82 +1,34 @@
-"""The built-in page in a real browser: Debian's Chromium (driven by Playwright's
-Python package) against a real daphne serving the test database."""
+"""The built-in page in a real browser: the chat adds todos live in two tabs, the
+ChatKit component gets our options, refusals are explained."""
 
 from __future__ import annotations
 
 import datetime
-import shutil
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.hashers import make_password
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
-from config.tests.servers import BASE_DIR, ServerProcess, free_port
+from chat.tests.browser import (
+    DESKTOP,
+    FALLBACK_NOTICE,
+    ConsoleErrors,
+    assert_not_reloaded,
+    composer,
+    conversation,
+    mark_loaded,
+    orm,
+    say,
+    sign_in,
+    thread_button,
+    todo_item,
+)
+from config.tests.servers import ServerProcess
 from todos.models import Priority
 from todos.tests.factories import TodoFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-# Generous for a loaded 2-core CI machine; a passing wait returns as soon as it holds.
-expect.set_options(timeout=15_000)
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "pw-for-browser-tests-1"
-FALLBACK_NOTICE = (
-    "ChatKit couldn't load from OpenAI's CDN, so you're using the built-in chat client."
-)
-ARTIFACTS = BASE_DIR / "test-artifacts"
-
-# Stands in for OpenAI's CDN script: defines <openai-chatkit> and records the
-# options the page gives it, so the test can call the page's own `api.fetch`.
-STUB_CHATKIT_JS = b"""
-window.__chatkitStub = { options: null, calls: 0 };
-class StubChatKit extends HTMLElement {
-  setOptions(options) {
-    window.__chatkitStub.options = options;
-    window.__chatkitStub.calls += 1;
-    this.textContent = "stub ChatKit";
-  }
-}
-customElements.define("openai-chatkit", StubChatKit);
-"""
-
-
-@pytest.fixture
-def browser(run_server) -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop in this thread, where Django's ORM
-    # refuses to run: tests ask for their database rows before this fixture.
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh first.")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page_user(transactional_db) -> User:
-    user = UserFactory(name="Ada Lovelace")
-    # The server process runs the real settings: hash as they do, not with the
-    # tests' fast MD5 hasher.
-    user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
-    user.save(update_fields=["password"])
-    return user
 
 
 @pytest.fixture
@@ -94,68 +46,17 @@ def earlier_todos(page_user: User) -> list[str]:
     return [todo.title for todo in todos]
 
 
-@pytest.fixture
-def stub_cdn() -> Iterator[str]:
-    """A local HTTP server answering the stub ChatKit script; yields its URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/javascript")
-            self.send_header("Content-Length", str(len(STUB_CHATKIT_JS)))
-            self.end_headers()
-            self.wfile.write(STUB_CHATKIT_JS)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/deployments/chatkit/chatkit.js"
-    server.shutdown()
-    server.server_close()
-
-
-def sign_in(page: Page, server: ServerProcess, user: User) -> None:
-    page.goto(f"{server.url}/")
-    expect(page).to_have_url(f"{server.url}/accounts/login/?next=/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server.url}/")
-    expect(page.get_by_test_id("account-name")).to_have_text("Ada Lovelace")
-
-
-def todo_item(page: Page, title: str):
-    return page.get_by_test_id("todo-list").locator("li.todo", has_text=title)
-
-
-def mark_loaded(page: Page) -> None:
-    # A marker that a reload would wipe: proves updates arrive without one.
-    page.evaluate("window.__sameDocument = true")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__sameDocument === true")
-
-
 def test_fallback_chat_adds_a_todo_live_in_two_tabs(
-    run_server: Callable[..., ServerProcess],
+    fallback_server: Callable[..., ServerProcess],
     page_user: User,
     earlier_todos: list[str],
     browser: Browser,
 ) -> None:
-    closed_port = free_port()  # nothing listens there: the "CDN" is unreachable
-    server = run_server(
-        env={
-            "CHATKIT_JS_URL": f"http://127.0.0.1:{closed_port}/deployments/chatkit/chatkit.js",
-            # Chunks a little apart, so the reply visibly streams in.
-            "CHATKIT_OFFLINE_TOKEN_DELAY_MS": "60",
-        }
-    )
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # Chunks a little apart, so the reply visibly streams in.
+    server = fallback_server(CHATKIT_OFFLINE_TOKEN_DELAY_MS="60")
+    context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
+    console = ConsoleErrors(page)
     sign_in(page, server, page_user)
 
     notice = page.locator("#chat-notice")
@@ -184,16 +85,15 @@ def test_fallback_chat_adds_a_todo_live_in_two_tabs(
           }).observe(log, { childList: true, subtree: true, characterData: true });
         }"""
     )
-    composer = page.get_by_label("Message the assistant")
-    composer.fill("add buy milk")
-    composer.press("Enter")
+    say(page, "add buy milk")
 
     reply = page.locator(".fc-assistant").last
     expect(reply).to_contain_text('Added "buy milk"')
     expect(todo_item(page, "buy milk")).to_be_visible()
     expect(todo_item(second, "buy milk")).to_be_visible()
     expect(page.locator(".fc-user")).to_have_text(["add buy milk"])
-    expect(page.locator(".fc-thread.active")).to_have_count(1)
+    expect(page.locator(".fc-thread[aria-current=true]")).to_have_count(1)
+    expect(page.get_by_test_id("todo-count")).to_have_text("3 open · 0 done")
 
     final = reply.text_content()
     partial = [text for text in page.evaluate("window.__assistantTexts") if text != final]
@@ -201,11 +101,12 @@ def test_fallback_chat_adds_a_todo_live_in_two_tabs(
         "the reply should be rendered chunk by chunk as it streams"
     )
 
-    # Tick it in the first tab: both tabs show it done.
+    # Tick it in the first tab: both tabs show it done, and the counts follow.
     todo_item(page, "buy milk").get_by_role("checkbox").check()
     expect(todo_item(page, "buy milk")).to_have_class("todo done")
     expect(todo_item(second, "buy milk")).to_have_class("todo done")
     expect(todo_item(second, "buy milk").get_by_role("checkbox")).to_be_checked()
+    expect(second.get_by_test_id("todo-count")).to_have_text("2 open · 1 done")
     stored = page.request.get(f"{server.url}/api/todos/").json()["results"]
     assert [(todo["title"], todo["completed"]) for todo in stored] == [
         ("buy milk", True),
@@ -214,18 +115,14 @@ def test_fallback_chat_adds_a_todo_live_in_two_tabs(
     ]
     for tab in (page, second):
         assert_not_reloaded(tab)
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "page.png"))
-    docs = BASE_DIR / "docs"
-    docs.mkdir(exist_ok=True)
-    shutil.copyfile(ARTIFACTS / "page.png", docs / "screenshot.png")
+    assert console.errors == []
     context.close()
 
 
-def test_chatkit_component_gets_our_server_domain_key_and_bearer_fetch(
+def test_chatkit_component_gets_our_options_and_remembers_the_thread(
     run_server: Callable[..., ServerProcess], page_user: User, stub_cdn: str, browser: Browser
 ) -> None:
+    kept = orm(conversation, page_user, ("add tea", 'Added "tea".'), title="Tea")
     server = run_server(env={"CHATKIT_JS_URL": stub_cdn, "CHATKIT_DOMAIN_KEY": "domain_pk_test"})
     context = browser.new_context()
     page = context.new_page()
@@ -235,8 +132,10 @@ def test_chatkit_component_gets_our_server_domain_key_and_bearer_fetch(
     expect(page.locator("#chat-notice")).to_be_hidden()
     options = page.evaluate(
         """() => {
-          const { api } = window.__chatkitStub.options;
+          const { api, initialThread, startScreen } = window.__chatkitStub.options;
           return { url: api.url, domainKey: api.domainKey, fetch: typeof api.fetch,
+                   initialThread, prompts: startScreen.prompts.map((p) => p.prompt),
+                   listeners: window.__chatkitStub.listeners.sort(),
                    calls: window.__chatkitStub.calls };
         }"""
     )
@@ -244,8 +143,42 @@ def test_chatkit_component_gets_our_server_domain_key_and_bearer_fetch(
         "url": "/chatkit",
         "domainKey": "domain_pk_test",
         "fetch": "function",
+        "initialThread": None,  # nothing remembered yet: a new chat
+        "prompts": [
+            "add water the plants",
+            "list",
+            "complete water the plants",
+            "delete water the plants",
+        ],
+        "listeners": [
+            "chatkit.effect",
+            "chatkit.error",
+            "chatkit.response.end",
+            "chatkit.thread.change",
+        ],
         "calls": 1,
     }
+
+    # ChatKit says the user opened a thread: a reload starts there.
+    change = """(threadId) => document.querySelector("openai-chatkit").dispatchEvent(
+      new CustomEvent("chatkit.thread.change", { detail: { threadId } }))"""
+    page.evaluate(change, kept.id)
+    page.reload()
+    expect(page.locator("openai-chatkit")).to_have_text("stub ChatKit")
+    assert page.evaluate("window.__chatkitStub.options.initialThread") == kept.id
+
+    # A new chat (threadId null) survives the reload too.
+    page.evaluate(change, None)
+    page.reload()
+    expect(page.locator("openai-chatkit")).to_have_text("stub ChatKit")
+    assert page.evaluate("window.__chatkitStub.options.initialThread") is None
+
+    # A remembered thread that is gone opens a new chat.
+    page.evaluate("localStorage.setItem(window.TodoChat.memory.threadKey, 'thr_gone')")
+    page.reload()
+    expect(page.locator("openai-chatkit")).to_have_text("stub ChatKit")
+    assert page.evaluate("window.__chatkitStub.options.initialThread") is None
+    assert page.evaluate("window.TodoChat.memory.threadId") is None
 
     call_chatkit = """async () => {
       const response = await window.__chatkitStub.options.api.fetch("/chatkit", {
@@ -262,7 +195,7 @@ def test_chatkit_component_gets_our_server_domain_key_and_bearer_fetch(
     assert headers["authorization"].startswith("Bearer cks_")
     assert headers["content-type"] == "application/json"  # the caller's headers are kept
     assert answer["status"] == 200
-    assert answer["body"]["data"] == []  # the user's (empty) thread list, as JSON
+    assert [thread["id"] for thread in answer["body"]["data"]] == [kept.id]
 
     # The caller's abort signal reaches the real request.
     aborted = page.evaluate(
@@ -291,35 +224,31 @@ def test_chatkit_component_gets_our_server_domain_key_and_bearer_fetch(
     context.close()
 
 
-def test_fallback_chat_keeps_threads_and_explains_refusals(
-    run_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+def test_fallback_chat_keeps_threads_and_counts_down_a_rate_limit(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
 ) -> None:
-    server = run_server(
-        env={
-            "CHATKIT_JS_URL": f"http://127.0.0.1:{free_port()}/chatkit.js",
-            "CHATKIT_RATE_LIMIT": "1/minute",
-        }
-    )
+    server = fallback_server(CHATKIT_RATE_LIMIT="1/minute")
     page = browser.new_page()
     sign_in(page, server, page_user)
-    composer = page.get_by_label("Message the assistant")
 
-    composer.fill("add call the bank")
-    composer.press("Enter")
+    say(page, "add call the bank")
     expect(page.locator(".fc-assistant")).to_contain_text('Added "call the bank"')
     expect(todo_item(page, "call the bank")).to_be_visible()
 
-    # Over the rate limit: a friendly line with the wait, and the text kept to retry.
-    composer.fill("list")
-    composer.press("Enter")
-    expect(page.locator(".fc-error")).to_contain_text("You're going a bit fast. Try again in")
-    expect(composer).to_have_value("list")
+    # Over the rate limit: a countdown, Send waits, the text stays to send later.
+    say(page, "list")
+    status = page.locator(".fc-error")
+    expect(status).to_contain_text("You can send again in")
+    expect(composer(page)).to_have_value("list")
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
     expect(page.locator(".fc-user")).to_have_text(["add call the bank"])
+    first = status.text_content()
+    expect(status).not_to_have_text(first)  # it counts down
 
     # A new chat starts empty; the earlier thread is listed and reopens with its items.
-    page.get_by_role("button", name="+ New chat").click()
+    page.get_by_role("button", name="New chat").click()
     expect(page.locator(".fc-msg")).to_have_count(0)
-    page.locator(".fc-thread", has_text="add call the bank").click()
+    thread_button(page, "add call the bank").click()
     expect(page.locator(".fc-user")).to_have_text(["add call the bank"])
     expect(page.locator(".fc-assistant")).to_contain_text('Added "call the bank"')
     page.close()

@@ -11,6 +11,7 @@ from django.test import Client
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from attachments.client import client_config as attachments_client_config
+from chat.pages import HINTS, SCRIPTS
 
 pytestmark = pytest.mark.django_db
 
@@ -79,18 +80,25 @@ def test_the_page_is_configured_for_our_chatkit_server(signed_in: Client, settin
 
     assert response.status_code == HTTPStatus.OK
     assert page_config(response) == {
+        "userId": response.wsgi_request.user.pk,
         "chatkitUrl": "/chatkit",
         "sessionUrl": "/api/chatkit/session",
         "todosUrl": "/api/todos/",
+        "todoStatsUrl": "/api/todos/stats/",
         "websocketPath": "/ws/todos/",
+        "loginUrl": "/accounts/login/",
         "domainKey": "domain_pk_from_settings",
         "chatkitScriptUrl": "http://127.0.0.1:9/chatkit.js",
+        "hints": HINTS,
         "attachments": attachments_client_config(),
     }
     html = response.content.decode()
-    scripts = ("js/api.js", "js/todos.js", "js/fallback-chat.js", "js/attachments.js", "js/app.js")
-    for script in scripts:
-        assert script in html
+    for script in SCRIPTS:
+        assert f"/static/{script}" in html
+        assert (settings.BASE_DIR / "static" / script).exists()
+    # No inline scripts or handlers: a strict `script-src 'self'` policy works.
+    assert "onclick=" not in html and "onload=" not in html
+    assert html.count("<script") == len(SCRIPTS) + 1  # + the JSON config (never run)
     assert "Grace Hopper" in html
     # The scripts read the CSRF token from its cookie for their writes.
     assert "csrftoken" in response.cookies

@@ -86,7 +86,7 @@ def start_server(
     log_dir: Path,
     server: str = "daphne",
     port: int | None = None,
-    ready_timeout: float = 30.0,
+    ready_timeout: float = 90.0,
     command: list[str] | None = None,
     access_log: bool = False,
 ) -> ServerProcess:

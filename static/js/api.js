@@ -53,6 +53,9 @@
     return "Couldn't reach the server. Check your connection and try again.";
   }
 
+  /** Called with the failing ApiError when the server says we are signed out (set by session.js). */
+  const auth = { onSignedOut: () => {} };
+
   /** fetch() with the session cookie and CSRF token, JSON in and out. */
   async function apiFetch(url, { method = "GET", body, signal } = {}) {
     const headers = { Accept: "application/json" };
@@ -65,7 +68,11 @@
       credentials: "same-origin",
       signal,
     });
-    if (!response.ok) throw await ApiError.from(response);
+    if (!response.ok) {
+      const error = await ApiError.from(response);
+      if (error.status === 401) auth.onSignedOut(error);
+      throw error;
+    }
     return response.status === 204 ? null : response.json();
   }
 
@@ -116,7 +123,10 @@
       // renew once and replay, when the body can be sent again.
       const replayable = !(input instanceof Request) && !(init.body instanceof ReadableStream);
       if (response.status === 401 && replayable && !(init.signal && init.signal.aborted)) {
-        return send(await this.get({ force: true }));
+        const again = await send(await this.get({ force: true }));
+        // A fresh secret refused too: the session is over (signed out elsewhere).
+        if (again.status === 401) auth.onSignedOut(null);
+        return again;
       }
       return response;
     }
@@ -125,6 +135,7 @@
   global.TodoChat = Object.assign(global.TodoChat || {}, {
     ApiError,
     ClientSecretSource,
+    auth,
     apiFetch,
     friendlyError,
     getCookie,

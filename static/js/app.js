@@ -1,27 +1,61 @@
-/* Boots the page: the todo list, live updates, and the chat (ChatKit's web
- * component from OpenAI's CDN, or our built-in client when it can't load). */
+/* Boots the page: the todo list, live updates, sign-out in every tab, and the
+ * chat (ChatKit's web component from OpenAI's CDN, or our built-in client when
+ * it can't load), both reopening the thread the user was last in. */
 (function (global) {
   "use strict";
-  const { ClientSecretSource, FallbackChat, LiveSocket, TodoList } = global.TodoChat;
+  const { ChatKitApi, ChatView, ClientSecretSource, Layout, LiveSocket, Memory, SignedOutGuard, TodoList } = global.TodoChat;
 
   const config = JSON.parse(document.getElementById("page-config").textContent);
   const CDN_TIMEOUT_MS = 8000;
   const FALLBACK_NOTICE = "ChatKit couldn't load from OpenAI's CDN, so you're using the built-in chat client.";
+  const byId = (id) => document.getElementById(id);
 
+  // One polite live region for the whole page: each change is announced once.
+  const announcer = byId("announcer");
+  function announce(text) {
+    announcer.textContent = "";
+    requestAnimationFrame(() => {
+      announcer.textContent = text;
+    });
+  }
+
+  const memory = new Memory(config.userId);
+  let live = null;
+  let chat = null;
+  const guard = new SignedOutGuard({
+    loginUrl: config.loginUrl,
+    banner: byId("signed-out"),
+    main: byId("main"),
+    signOutForm: byId("sign-out-form"),
+    onLock: () => {
+      if (live) live.close();
+      if (chat) chat.stop();
+    },
+  });
+
+  new Layout({ workspace: byId("main"), tabs: byId("view-tabs"), skipLink: byId("skip-to-chat") });
+
+  const empty = byId("todo-empty");
+  empty.dataset.all = empty.textContent;
   const todos = new TodoList({
     todosUrl: config.todosUrl,
-    list: document.getElementById("todo-list"),
-    form: document.getElementById("todo-form"),
-    input: document.getElementById("todo-title"),
-    error: document.getElementById("todo-error"),
-    count: document.getElementById("todo-count"),
-    empty: document.getElementById("todo-empty"),
+    statsUrl: config.todoStatsUrl,
+    list: byId("todo-list"),
+    form: byId("todo-form"),
+    input: byId("todo-title"),
+    error: byId("todo-error"),
+    count: byId("todo-count"),
+    empty,
+    more: byId("todo-more"),
+    filters: byId("todo-filters"),
+    undo: byId("todo-undo"),
+    announce,
   });
   todos.refresh();
 
-  const liveStatus = document.getElementById("live-status");
+  const liveStatus = byId("live-status");
   const STATE_LABELS = { connecting: "connecting…", live: "live", offline: "reconnecting…", "signed-out": "signed out" };
-  new LiveSocket({
+  live = new LiveSocket({
     path: config.websocketPath,
     onMessage: (message) => todos.apply(message),
     // Events sent while the socket was down are gone: reload on every (re)connect.
@@ -30,13 +64,51 @@
       liveStatus.dataset.state = state;
       liveStatus.textContent = STATE_LABELS[state] || state;
     },
+    onSignedOut: () => guard.lock(),
   }).connect();
 
   const secrets = new ClientSecretSource(config.sessionUrl);
   const onEffect = (name) => {
     if (name === "todos.changed") todos.refresh();
   };
-  const chatRoot = document.getElementById("chat-root");
+  const chatRoot = byId("chat-root");
+  const notice = byId("chat-notice");
+
+  /** ChatKit's requests: the bearer (renewed once on 401), and a countdown on 429. */
+  async function chatkitFetch(input, init) {
+    const response = await secrets.fetch(input, init);
+    if (response.status === 429) {
+      const wait = parseInt(response.headers.get("Retry-After") || "10", 10);
+      countdown(Number.isFinite(wait) ? wait : 10);
+    }
+    return response;
+  }
+
+  function countdown(seconds) {
+    const until = Date.now() + seconds * 1000;
+    clearInterval(countdown.timer);
+    const tick = () => {
+      const left = Math.ceil((until - Date.now()) / 1000);
+      notice.hidden = left <= 0;
+      notice.textContent = `You're going a bit fast. You can send again in ${left} s.`;
+      if (left <= 0) clearInterval(countdown.timer);
+    };
+    tick();
+    countdown.timer = setInterval(tick, 1000);
+  }
+
+  /** The remembered thread, if it still exists (deleted, purged, another account: none). */
+  async function rememberedThread() {
+    const threadId = memory.threadId;
+    if (!threadId) return null;
+    try {
+      if (await new ChatKitApi({ url: config.chatkitUrl, fetch: secrets.fetch }).threadExists(threadId)) return threadId;
+      memory.threadId = null;
+      return null;
+    } catch (_) {
+      return threadId; // can't tell now: let the chat try it
+    }
+  }
 
   /** Resolves once <openai-chatkit> is defined; rejects if the script fails or takes too long. */
   function loadChatKit(src, timeoutMs) {
@@ -58,41 +130,49 @@
     });
   }
 
-  function mountChatKit() {
+  async function mountChatKit() {
     const chatkit = document.createElement("openai-chatkit");
     chatkit.className = "chatkit";
     chatkit.setOptions({
-      api: { url: config.chatkitUrl, domainKey: config.domainKey, fetch: secrets.fetch },
+      api: { url: config.chatkitUrl, domainKey: config.domainKey, fetch: chatkitFetch },
+      initialThread: await rememberedThread(),
       theme: { colorScheme: "light", radius: "round" },
       history: { enabled: true },
       startScreen: {
         greeting: "What needs doing?",
-        prompts: [
-          { label: "Add a todo", prompt: "add buy milk" },
-          { label: "Show my todos", prompt: "list" },
-        ],
+        prompts: config.hints.map((prompt) => ({ label: prompt, prompt })),
       },
       composer: {
-        placeholder: "Ask the assistant to add, list, complete or delete todos",
+        placeholder: "Message the assistant…",
         // Attachments and dictation as the server allows them (static/js/attachments.js).
         ...(global.TodoChat.chatkitComposerOptions ? global.TodoChat.chatkitComposerOptions() : {}),
       },
     });
+    // The thread the user is in (null: a new chat), reopened after a reload.
+    chatkit.addEventListener("chatkit.thread.change", (event) => {
+      memory.threadId = (event.detail && event.detail.threadId) || null;
+    });
     chatkit.addEventListener("chatkit.effect", (event) => onEffect(event.detail.name, event.detail.data));
     // A turn may change todos without an effect reaching us (a stop, an error).
     chatkit.addEventListener("chatkit.response.end", () => todos.refresh());
+    chatkit.addEventListener("chatkit.error", (event) => {
+      const error = event.detail && event.detail.error;
+      console.warn("ChatKit:", error && error.message ? error.message : error);
+    });
     chatRoot.replaceChildren(chatkit);
     chatRoot.dataset.client = "chatkit";
+    Object.assign(global.TodoChat, { chatkit });
   }
 
   function mountFallback() {
-    const notice = document.getElementById("chat-notice");
     notice.textContent = FALLBACK_NOTICE;
     notice.hidden = false;
-    global.TodoChat.chat = new FallbackChat(chatRoot, { url: config.chatkitUrl, fetch: secrets.fetch, onEffect });
+    chat = new ChatView(chatRoot, { url: config.chatkitUrl, fetch: secrets.fetch, memory, hints: config.hints, onEffect, announce });
     chatRoot.dataset.client = "fallback";
+    chat.start(memory.threadId);
+    global.TodoChat.chat = chat;
   }
 
   loadChatKit(config.chatkitScriptUrl, CDN_TIMEOUT_MS).then(mountChatKit, mountFallback);
-  Object.assign(global.TodoChat, { todos, secrets });
+  Object.assign(global.TodoChat, { todos, secrets, memory, guard });
 })(window);

@@ -1,50 +1,114 @@
-/* The todo list: rendered from /api/todos/, edited inline (session + CSRF), and
- * kept in sync by /ws/todos/ events from any tab, the admin or the assistant. */
+/* The todo list: pages of /api/todos/ ("Load more"), counts from
+ * /api/todos/stats/, an open/done filter, inline edits, undo after delete, one
+ * tab stop per row with keys for its actions, kept in sync by /ws/todos/. */
 (function (global) {
   "use strict";
-  const { apiFetch, friendlyError } = global.TodoChat;
+  const { apiFetch, friendlyError, onRowKey, editInline } = global.TodoChat;
+
+  const PAGE_SIZE = 50;
+  const UNDO_MS = 10000;
+  const FILTERS = { all: null, open: false, done: true };
 
   function newestFirst(a, b) {
     if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
     return b.id - a.id;
   }
 
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
   class TodoList {
-    constructor({ todosUrl, list, form, input, error, count, empty }) {
+    constructor({ todosUrl, statsUrl, list, form, input, error, count, empty, more, filters, undo, announce }) {
       this.url = todosUrl;
-      this.els = { list, form, input, error, count, empty };
+      this.statsUrl = statsUrl;
+      this.els = { list, form, input, error, count, empty, more, filters, undo };
+      this.announce = announce || (() => {});
       this.todos = new Map();
+      this.filter = "all";
+      this.next = null;
       this.loaded = false;
       this.refreshing = null;
+      this.editing = null;
       form.addEventListener("submit", (event) => {
         event.preventDefault();
         this.add(input.value);
       });
+      more.addEventListener("click", () => this.loadMore());
+      filters.addEventListener("click", (event) => {
+        const button = event.target.closest("button[data-filter]");
+        if (button) this.setFilter(button.dataset.filter);
+      });
       list.addEventListener("change", (event) => {
-        const box = event.target.closest("input[type=checkbox]");
-        if (box) this.setCompleted(Number(box.closest("li").dataset.todoId), box.checked);
+        const box = event.target.closest("input.todo-check");
+        if (box) this.setCompleted(this.idOf(box), box.checked);
       });
       list.addEventListener("click", (event) => {
-        const button = event.target.closest("button[data-action=delete]");
-        if (button) this.remove(Number(button.closest("li").dataset.todoId));
+        const button = event.target.closest("button[data-action]");
+        if (!button) return;
+        const id = this.idOf(button);
+        if (button.dataset.action === "delete") this.remove(id);
+        else if (button.dataset.action === "edit") this.edit(id);
       });
+      list.addEventListener("keydown", (event) => this.onKey(event));
     }
 
-    /** Reload the whole list (page load, reconnects, the assistant's client effect). */
+    idOf(node) {
+      return Number(node.closest("li[data-todo-id]").dataset.todoId);
+    }
+
+    matches(todo) {
+      const wanted = FILTERS[this.filter];
+      return wanted === null || todo.completed === wanted;
+    }
+
+    query(extra = "") {
+      const wanted = FILTERS[this.filter];
+      const filter = wanted === null ? "" : `&completed=${wanted}`;
+      return `${this.url}?page_size=${PAGE_SIZE}${filter}${extra}`;
+    }
+
+    setFilter(name) {
+      if (!(name in FILTERS) || name === this.filter) return;
+      this.filter = name;
+      for (const button of this.els.filters.querySelectorAll("button[data-filter]")) {
+        button.setAttribute("aria-pressed", String(button.dataset.filter === name));
+      }
+      this.todos.clear();
+      this.loaded = false;
+      this.refresh();
+    }
+
+    /** Reload what is shown (page load, reconnects, the assistant's client effect). */
     refresh() {
-      // Calls that arrive while one is running share it, then one more runs,
-      // so a change made during a fetch is never missed.
+      // Calls that arrive while one runs share it, then one more runs, so a
+      // change made during a fetch is never missed.
       if (this.refreshing) {
         this.again = true;
         return this.refreshing;
       }
       this.refreshing = (async () => {
         try {
-          const page = await apiFetch(`${this.url}?page_size=100`);
-          this.todos = new Map(page.results.map((todo) => [todo.id, todo]));
+          // As many as were on screen, so "Load more" pages stay loaded.
+          const wanted = Math.max(PAGE_SIZE, this.todos.size);
+          const todos = new Map();
+          let url = this.query();
+          let next = null;
+          while (url) {
+            const page = await apiFetch(url);
+            for (const todo of page.results) todos.set(todo.id, todo);
+            next = page.next;
+            url = todos.size < wanted ? next : null;
+          }
+          this.todos = todos;
+          this.next = next;
           this.loaded = true;
           this.showError(null);
           this.render();
+          this.loadCounts();
         } catch (error) {
           this.showError(friendlyError(error));
         } finally {
@@ -58,13 +122,49 @@
       return this.refreshing;
     }
 
+    async loadMore() {
+      if (!this.next) return;
+      const { more } = this.els;
+      more.disabled = true;
+      const firstNew = [];
+      try {
+        const page = await apiFetch(this.next);
+        for (const todo of page.results) {
+          if (!this.todos.has(todo.id)) firstNew.push(todo.id);
+          this.todos.set(todo.id, todo);
+        }
+        this.next = page.next;
+        this.render();
+        this.announce(`Showing ${this.todos.size} todos.`);
+        if (firstNew.length) this.focusRow(firstNew[0]);
+      } catch (error) {
+        this.showError(friendlyError(error));
+      } finally {
+        more.disabled = false;
+      }
+    }
+
+    /** Counts come from the server: they include todos not loaded yet. */
+    async loadCounts() {
+      try {
+        const counts = await apiFetch(this.statsUrl);
+        this.els.count.textContent = counts.total ? `${counts.open} open · ${counts.done} done` : "";
+      } catch (_) {
+        // The list itself reports errors; a missing count is not one more.
+      }
+    }
+
     /** Apply one websocket event: {"type": "todo.created|updated|deleted", "todo": {...}}. */
     apply(message) {
       if (!message || !message.todo) return;
-      if (message.type === "todo.deleted") this.todos.delete(message.todo.id);
-      else if (message.type === "todo.created" || message.type === "todo.updated") this.upsert(message.todo);
-      else return;
+      const { todo } = message;
+      if (message.type === "todo.deleted") this.todos.delete(todo.id);
+      else if (message.type === "todo.created" || message.type === "todo.updated") {
+        if (this.matches(todo)) this.upsert(todo);
+        else this.todos.delete(todo.id);
+      } else return;
       this.render();
+      this.loadCounts();
     }
 
     upsert(todo) {
@@ -79,10 +179,13 @@
       const { input, form } = this.els;
       form.classList.add("busy");
       try {
-        this.upsert(await apiFetch(this.url, { method: "POST", body: { title } }));
+        const todo = await apiFetch(this.url, { method: "POST", body: { title } });
+        if (this.matches(todo)) this.upsert(todo);
         input.value = "";
         this.showError(null);
         this.render();
+        this.loadCounts();
+        this.announce(`Added “${todo.title}”.`);
       } catch (error) {
         this.showError(friendlyError(error));
       } finally {
@@ -91,32 +194,53 @@
       }
     }
 
-    async setCompleted(id, completed) {
+    async patch(id, fields) {
       const todo = this.todos.get(id);
-      if (!todo) return;
-      this.todos.set(id, { ...todo, completed });
+      if (!todo) return null;
+      this.todos.set(id, { ...todo, ...fields });
       this.render();
       try {
-        this.upsert(await apiFetch(`${this.url}${id}/`, { method: "PATCH", body: { completed } }));
+        const saved = await apiFetch(`${this.url}${id}/`, { method: "PATCH", body: fields });
+        if (this.matches(saved)) this.upsert(saved);
+        else this.todos.delete(id);
         this.showError(null);
+        this.render();
+        this.loadCounts();
+        return saved;
       } catch (error) {
         this.todos.set(id, todo);
         this.showError(friendlyError(error));
+        this.render();
+        return null;
       }
-      this.render();
+    }
+
+    async setCompleted(id, completed) {
+      const saved = await this.patch(id, { completed });
+      if (saved) this.announce(`${completed ? "Completed" : "Reopened"} “${saved.title}”.`);
     }
 
     async remove(id) {
       const todo = this.todos.get(id);
       if (!todo) return;
+      const order = this.sorted().map((known) => known.id);
+      const index = order.indexOf(id);
+      const hadFocus = this.els.list.contains(document.activeElement);
       this.todos.delete(id);
       this.render();
+      if (hadFocus) {
+        const next = order[index + 1] ?? order[index - 1];
+        if (next !== undefined && this.todos.has(next)) this.focusRow(next);
+        else this.els.input.focus();
+      }
       try {
         await apiFetch(`${this.url}${id}/`, { method: "DELETE" });
         this.showError(null);
+        this.loadCounts();
+        this.offerUndo(todo);
       } catch (error) {
         // Already gone (another tab, the assistant) is what we wanted anyway.
-        if (!(error.status === 404)) {
+        if (error.status !== 404) {
           this.todos.set(id, todo);
           this.showError(friendlyError(error));
           this.render();
@@ -124,105 +248,71 @@
       }
     }
 
+    /** "Deleted “x”. Undo": brings it back (as a new todo with the same fields). */
+    offerUndo(todo) {
+      const { undo } = this.els;
+      clearTimeout(this.undoTimer);
+      const button = el("button", "link-button", "Undo");
+      button.type = "button";
+      button.setAttribute("aria-label", `Undo deleting “${todo.title}”`);
+      undo.replaceChildren(el("span", "", `Deleted “${todo.title}”.`), button);
+      undo.hidden = false;
+      this.announce(`Deleted “${todo.title}”. Undo is available.`);
+      button.addEventListener("click", async () => {
+        undo.hidden = true;
+        const { title, description, priority, due_date: dueDate, completed } = todo;
+        try {
+          const restored = await apiFetch(this.url, { method: "POST", body: { title, description, priority, due_date: dueDate, completed } });
+          if (this.matches(restored)) this.upsert(restored);
+          this.render();
+          this.loadCounts();
+          this.announce(`Restored “${restored.title}”.`);
+          this.focusRow(restored.id);
+        } catch (error) {
+          this.showError(friendlyError(error));
+        }
+      });
+      this.undoTimer = setTimeout(() => {
+        if (!undo.contains(document.activeElement)) undo.hidden = true;
+      }, UNDO_MS);
+    }
+
     showError(message) {
       this.els.error.textContent = message || "";
       this.els.error.hidden = !message;
     }
 
+    sorted() {
+      return [...this.todos.values()].sort(newestFirst);
+    }
+
+    focusRow(id) {
+      const row = this.els.list.querySelector(`li[data-todo-id="${id}"]`);
+      if (row) row.focus();
+    }
+
     render() {
-      const { list, count, empty } = this.els;
-      const todos = [...this.todos.values()].sort(newestFirst);
-      list.replaceChildren(...todos.map((todo) => this.renderItem(todo)));
-      const done = todos.filter((todo) => todo.completed).length;
-      count.textContent = todos.length ? `${todos.length - done} open · ${done} done` : "";
+      const { list, empty, more } = this.els;
+      const focused = document.activeElement;
+      const focusedRow = list.contains(focused) ? focused.closest("li[data-todo-id]") : null;
+      const keep = focusedRow && focused === focusedRow ? Number(focusedRow.dataset.todoId) : null;
+      if (this.editing !== null && list.contains(focused)) return; // don't wipe a form being filled
+      const todos = this.sorted();
+      list.replaceChildren(...todos.map((todo) => global.TodoChat.todoRow(todo)));
+      more.hidden = !this.next;
       empty.hidden = !this.loaded || todos.length > 0;
+      empty.textContent = this.filter === "all" ? empty.dataset.all : `No ${this.filter} todos.`;
+      if (keep !== null) this.focusRow(keep);
     }
 
-    renderItem(todo) {
-      const item = document.createElement("li");
-      item.className = "todo" + (todo.completed ? " done" : "");
-      item.dataset.todoId = String(todo.id);
-      item.dataset.completed = String(todo.completed);
+    onKey(event) {
+      onRowKey(this, event);
+    }
 
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.checked = todo.completed;
-      box.setAttribute("aria-label", `${todo.completed ? "Reopen" : "Complete"} “${todo.title}”`);
-      const title = document.createElement("span");
-      title.className = "todo-title";
-      title.textContent = todo.title;
-      label.append(box, title);
-
-      const meta = document.createElement("span");
-      meta.className = "todo-meta";
-      if (todo.priority && todo.priority !== "medium") {
-        const badge = document.createElement("span");
-        badge.className = `badge priority-${todo.priority}`;
-        badge.textContent = todo.priority;
-        meta.append(badge);
-      }
-      if (todo.due_date) {
-        const due = document.createElement("span");
-        due.className = "badge";
-        due.textContent = `due ${todo.due_date}`;
-        meta.append(due);
-      }
-
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "icon-button";
-      remove.dataset.action = "delete";
-      remove.setAttribute("aria-label", `Delete “${todo.title}”`);
-      remove.title = "Delete";
-      remove.textContent = "×";
-
-      item.append(label, meta, remove);
-      return item;
+    edit(id) {
+      editInline(this, id);
     }
   }
 
-  /** /ws/todos/ with reconnects (exponential back-off); reports its state. */
-  class LiveSocket {
-    constructor({ path, onMessage, onOpen, onState }) {
-      this.path = path;
-      this.onMessage = onMessage;
-      this.onOpen = onOpen;
-      this.onState = onState;
-      this.attempts = 0;
-      this.socket = null;
-    }
-
-    connect() {
-      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-      const socket = new WebSocket(`${scheme}//${location.host}${this.path}`);
-      this.socket = socket;
-      this.onState("connecting");
-      socket.addEventListener("open", () => {
-        this.attempts = 0;
-        this.onState("live");
-        this.onOpen();
-      });
-      socket.addEventListener("message", (event) => {
-        try {
-          this.onMessage(JSON.parse(event.data));
-        } catch (_) {
-          // Not JSON: nothing we can apply.
-        }
-      });
-      socket.addEventListener("close", (event) => {
-        if (event.code === 4401) {
-          this.onState("signed-out");
-          return;
-        }
-        this.onState("offline");
-        const delay = Math.min(30000, 500 * 2 ** this.attempts) * (0.75 + Math.random() / 2);
-        this.attempts += 1;
-        setTimeout(() => this.connect(), delay);
-      });
-      return this;
-    }
-  }
-
-  Object.assign(global.TodoChat, { TodoList, LiveSocket });
+  Object.assign(global.TodoChat, { TodoList });
 })(window);

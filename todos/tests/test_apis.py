@@ -447,3 +447,21 @@ def test_basic_credentials_from_a_proxy_do_not_break_the_session(user):
     # Without a session, a Basic header alone is still SPEC's 401.
     alone = Client(headers={"Authorization": "Basic c3RhZ2luZzpwcm94eQ=="}).get(LIST)
     assert_error(alone, HTTPStatus.UNAUTHORIZED, "auth_error")
+
+
+# --- counts -------------------------------------------------------------------
+
+
+def test_stats_counts_all_of_the_callers_todos_only(client_for_user, user, other_user):
+    TodoFactory.create_batch(3, owner=user, completed=False)
+    TodoFactory.create_batch(2, owner=user, completed=True)
+    TodoFactory(owner=other_user, completed=False)
+
+    response = client_for_user.get("/api/todos/stats/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"open": 3, "done": 2, "total": 5}
+
+
+def test_stats_needs_authentication(client):
+    assert_error(client.get("/api/todos/stats/"), HTTPStatus.UNAUTHORIZED, "auth_error")

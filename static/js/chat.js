@@ -1,0 +1,418 @@
+/* The built-in chat client, used when ChatKit's web component can't load.
+ * Same protocol, same behaviour: reopens the last conversation, renders
+ * assistant Markdown safely and ChatKit widgets (their actions go back as
+ * threads.custom_action), keeps a message that could not be sent, offers Retry
+ * (threads.retry_after_item) after a failed turn and waits out rate limits. */
+(function (global) {
+  "use strict";
+  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, applyEvent, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
+
+  const ITEMS_PAGE = 50;
+
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key in node) node[key] = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  /** A fresh key naming one message, so a resend of it is never a second turn. */
+  function messageKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs https
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
+  function userText(item) {
+    return (item.content || [])
+      .filter((part) => part.type === "input_text" || part.type === "input_tag")
+      .map((part) => part.text)
+      .join("");
+  }
+
+  class ChatView {
+    constructor(root, { url, fetch, memory, hints, onEffect, announce }) {
+      this.api = new ChatKitApi({ url, fetch });
+      this.memory = memory;
+      this.hints = hints || [];
+      this.onEffect = onEffect || (() => {});
+      this.announce = announce || (() => {});
+      this.threadId = null;
+      this.items = new Map(); // item id -> {item, node}
+      this.controller = null;
+      this.olderCursor = null;
+      this.waitUntil = 0;
+      this.widgets = new WidgetRenderer({ onAction: (action, control, values) => this.action(control, action, values) });
+      this.build(root);
+    }
+
+    /** Open the remembered thread (or a new chat), and the list of threads. */
+    async start(threadId) {
+      this.threads.load();
+      await this.openThread(threadId || null, { focus: false });
+    }
+
+    build(root) {
+      this.newButton = el("button", { type: "button", class: "button fc-new" }, el("span", { "aria-hidden": "true" }, "+ "), "New chat");
+      this.threadsToggle = el("button", { type: "button", class: "button fc-threads-toggle", "aria-expanded": "false" }, "Chats");
+      const side = el("nav", { class: "fc-threads", "aria-label": "Conversations" });
+      const sideHead = el("div", { class: "fc-threads-head" }, this.newButton, this.threadsToggle);
+      const sideBody = el("div", { class: "fc-threads-body", id: "fc-threads-body" });
+      this.threadsToggle.setAttribute("aria-controls", sideBody.id);
+      side.append(sideHead, sideBody);
+      this.side = side;
+      this.threads = new ThreadList(sideBody, {
+        api: this.api,
+        onOpen: (threadId) => {
+          this.openThread(threadId, { focus: false });
+          this.toggleThreads(false, { keepFocus: true });
+        },
+        onDeleted: (threadId, title) => {
+          this.announce(`Deleted the chat “${title}”.`);
+          if (threadId === this.threadId) this.openThread(null, { focus: false });
+        },
+        onError: (message) => this.showError(message),
+      });
+      this.log = el("div", { class: "fc-log", role: "log", "aria-label": "Conversation", dataset: { testid: "chat-log" }, tabIndex: -1 });
+      this.older = el("button", { type: "button", class: "link-button fc-older", hidden: true }, "Show earlier messages");
+      this.status = el("div", { class: "fc-error", role: "alert", hidden: true });
+      this.input = el("textarea", { class: "fc-input", id: "chat-input", rows: 1, placeholder: "Message the assistant…", "aria-label": "Message the assistant" });
+      this.sendButton = el("button", { type: "submit", class: "button primary fc-send" }, "Send");
+      this.stopButton = el("button", { type: "button", class: "button fc-stop", hidden: true }, "Stop");
+      this.form = el("form", { class: "fc-composer" }, this.input, this.sendButton, this.stopButton);
+      root.replaceChildren(
+        el("div", { class: "fc", dataset: { testid: "fallback-chat" } }, side, el("div", { class: "fc-main" }, this.older, this.log, this.status, this.form)),
+      );
+      this.newButton.addEventListener("click", () => {
+        this.openThread(null);
+        this.toggleThreads(false, { keepFocus: true });
+      });
+      this.threadsToggle.addEventListener("click", () => this.toggleThreads());
+      side.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && side.classList.contains("open")) this.toggleThreads(false);
+      });
+      this.older.addEventListener("click", () => this.loadOlder());
+      this.stopButton.addEventListener("click", () => this.stop());
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.send(this.input.value);
+      });
+      this.input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          this.send(this.input.value);
+        }
+      });
+      this.input.addEventListener("input", () => this.grow());
+      // A placeholder that fits: the full one where there is room, a short one on a phone.
+      const narrow = global.matchMedia("(max-width: 480px)");
+      const placeholder = () => {
+        this.input.placeholder = narrow.matches ? "Message…" : "Message the assistant…";
+      };
+      narrow.addEventListener("change", placeholder);
+      placeholder();
+      // Attach button, drop and paste, previews (static/js/attachments.js).
+      this.attachments = global.TodoChat.AttachmentComposer ? global.TodoChat.AttachmentComposer.attach(this) : null;
+    }
+
+    /** One ChatKit request (attachments.js creates its uploads through this). */
+    request(body, options) {
+      return this.api.request(body, options);
+    }
+
+    toggleThreads(open = !this.side.classList.contains("open"), { keepFocus = false } = {}) {
+      this.side.classList.toggle("open", open);
+      this.threadsToggle.setAttribute("aria-expanded", String(open));
+      if (!open && !keepFocus && this.side.contains(document.activeElement)) this.threadsToggle.focus();
+    }
+
+    grow() {
+      this.input.style.height = "auto";
+      this.input.style.height = `${Math.min(this.input.scrollHeight + 2, 160)}px`;
+    }
+
+    showEmpty() {
+      const chips = this.hints.map((text) => {
+        const chip = el("button", { type: "button", class: "chip" }, text);
+        chip.addEventListener("click", () => {
+          this.input.value = text;
+          this.input.focus();
+        });
+        return chip;
+      });
+      this.log.replaceChildren(
+        el("div", { class: "fc-empty" }, el("p", {}, "What needs doing? Ask the assistant to add, list, complete or delete todos. Try:"), el("div", { class: "chips" }, ...chips)),
+      );
+    }
+
+    setThread(threadId) {
+      this.threadId = threadId;
+      this.memory.threadId = threadId;
+      this.threads.setActive(threadId);
+    }
+
+    async openThread(threadId, { focus = true } = {}) {
+      if (this.controller) this.stop();
+      this.setThread(threadId);
+      this.items.clear();
+      this.olderCursor = null;
+      this.older.hidden = true;
+      this.showError(null);
+      if (!threadId) {
+        this.showEmpty();
+        if (focus) this.input.focus();
+        return;
+      }
+      this.log.replaceChildren();
+      this.log.setAttribute("aria-busy", "true");
+      try {
+        const page = await this.api.listItems(threadId, { limit: ITEMS_PAGE });
+        if (this.threadId !== threadId) return; // another thread was picked meanwhile
+        for (const item of page.data.reverse()) this.renderItem(item);
+        this.olderCursor = page.has_more ? page.after || page.data[0].id : null;
+        this.older.hidden = !this.olderCursor;
+        this.offerRetryIfUnanswered();
+        this.scrollDown();
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          // Deleted, purged or another account's: start afresh, quietly.
+          this.openThread(null, { focus });
+          return;
+        }
+        this.showError(friendlyError(error));
+      } finally {
+        this.log.removeAttribute("aria-busy");
+      }
+    }
+
+    async loadOlder() {
+      const threadId = this.threadId;
+      try {
+        const page = await this.api.listItems(threadId, { after: this.olderCursor, limit: ITEMS_PAGE });
+        if (this.threadId !== threadId) return;
+        const first = this.log.firstChild;
+        for (const item of page.data) {
+          if (this.items.has(item.id)) continue;
+          const node = this.renderItem(item, { append: false });
+          if (node) this.log.insertBefore(node, first);
+        }
+        this.olderCursor = page.has_more ? page.after || page.data[page.data.length - 1].id : null;
+        this.older.hidden = !this.olderCursor;
+      } catch (error) {
+        this.showError(friendlyError(error));
+      }
+    }
+
+    scrollDown() {
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    // --- items ------------------------------------------------------------
+
+    /** Draw (or redraw) one thread item; returns its node. */
+    renderItem(item, { append = true } = {}) {
+      const known = this.items.get(item.id);
+      let node;
+      if (item.type === "user_message") {
+        node = el("div", { class: "fc-msg fc-user", dataset: { role: "user" } }, userText(item));
+        if (this.attachments) this.attachments.decorate(node, item.attachments);
+      } else if (item.type === "assistant_message") {
+        node = el("div", { class: "fc-msg fc-assistant md", dataset: { role: "assistant" } });
+        node.append(markdown.render((item.content || []).map((part) => part.text || "").join("")));
+        if (this.memory.stoppedIds().has(item.id)) node.classList.add("stopped");
+      } else if (item.type === "widget") {
+        node = this.widgetNode(item, known && known.node);
+      } else {
+        return null; // hidden context, end of turn, tasks: nothing to show
+      }
+      node.dataset.itemId = item.id;
+      this.items.set(item.id, { item, node });
+      if (known && known.node.isConnected) known.node.replaceWith(node);
+      else if (append) this.log.append(node);
+      return node;
+    }
+
+    widgetNode(item, previous) {
+      const frame = el("div", { class: "fc-widget", dataset: { role: "widget" } });
+      try {
+        frame.append(this.widgets.render(item.widget));
+      } catch (error) {
+        // A component we can't draw: the item's own plain-text version.
+        frame.classList.add("fc-widget-text");
+        frame.append(markdown.render(item.copy_text || "(This answer can't be shown here.)"));
+      }
+      const key = previous ? focusKey(previous) : null;
+      if (key) queueMicrotask(() => restoreFocus(frame, key));
+      return frame;
+    }
+
+    removeItemsAfter(itemId) {
+      const entry = this.items.get(itemId);
+      if (!entry) return;
+      let node = entry.node.nextSibling;
+      while (node) {
+        const next = node.nextSibling;
+        if (node.dataset && node.dataset.itemId) this.items.delete(node.dataset.itemId);
+        node.remove();
+        node = next;
+      }
+    }
+
+    /** After a reload: a user message with no answer after it gets a Retry. */
+    offerRetryIfUnanswered() {
+      const last = [...this.items.values()].pop();
+      if (last && last.item.type === "user_message") {
+        this.showError("This message has no answer yet.", { retryItem: last.item.id });
+      }
+    }
+
+    // --- turns ------------------------------------------------------------
+
+    async send(rawText) {
+      const text = rawText.trim();
+      if (this.controller || Date.now() < this.waitUntil || (this.attachments && this.attachments.busy)) return;
+      const attached = this.attachments ? this.attachments.take() : [];
+      if (!text && !attached.length) return;
+      const input = {
+        content: [{ type: "input_text", text }],
+        attachments: attached.map((attachment) => attachment.id),
+        inference_options: {},
+      };
+      const body = this.threadId
+        ? { type: "threads.add_user_message", params: { thread_id: this.threadId, input } }
+        : { type: "threads.create", params: { input } };
+      // The same text sent again after a failure is the same message (Idempotency-Key):
+      // had the first try been stored after all, the server answers with that turn.
+      const again = this.unsent && this.unsent.text === text && this.unsent.threadId === this.threadId;
+      const key = again ? this.unsent.key : messageKey();
+      this.unsent = { text, key, threadId: this.threadId };
+      if (!this.threadId) this.log.replaceChildren();
+      this.input.value = "";
+      this.grow();
+      const pending = el("div", { class: "fc-msg fc-user pending", dataset: { role: "user" } }, text);
+      if (this.attachments) this.attachments.decorate(pending, attached);
+      this.log.append(pending);
+      this.scrollDown();
+      const outcome = await this.run(body, { pending, headers: { "Idempotency-Key": key } });
+      if (outcome.saved) this.unsent = null;
+      else {
+        // Never stored: no orphan bubble, the text goes back to the composer.
+        pending.remove();
+        if (!this.input.value) this.input.value = text;
+        if (this.attachments) this.attachments.restore(attached);
+        this.grow();
+        if (!this.threadId) this.showEmpty();
+      }
+    }
+
+    retry(itemId) {
+      if (this.controller) return;
+      this.input.focus(); // the Retry button goes away with the error line
+      this.removeItemsAfter(itemId);
+      this.run({ type: "threads.retry_after_item", params: { thread_id: this.threadId, item_id: itemId } }, { retryItem: itemId });
+    }
+
+    /** A widget control was used: threads.custom_action, the widget updated in place. */
+    async action(control, action, values) {
+      const frame = control.closest("[data-item-id]");
+      if (!frame || !this.threadId || this.controller) return;
+      const payload = values ? { ...(action.payload || {}), ...values } : action.payload;
+      const params = { thread_id: this.threadId, item_id: frame.dataset.itemId, action: { type: action.type, payload } };
+      await this.run({ type: "threads.custom_action", params }, { quiet: true });
+    }
+
+    /**
+     * Stream one request and apply its events. `saved` says whether the server
+     * took it (any event arrived), so a send that failed before can be given back.
+     */
+    async run(body, { pending = null, retryItem = null, quiet = false, headers } = {}) {
+      this.showError(null);
+      const controller = new AbortController();
+      this.controller = controller;
+      this.setBusy(true, { quiet });
+      const turn = { pending, saved: false, streaming: null, widgetSeen: false, userItem: retryItem, failed: false };
+      try {
+        const events = await this.api.stream(body, { signal: controller.signal, headers });
+        for await (const event of events) {
+          turn.saved = true;
+          this.handleEvent(event, turn);
+        }
+      } catch (error) {
+        if (error.name === "AbortError") {
+          if (turn.streaming) {
+            turn.streaming.node.classList.add("stopped");
+            this.memory.markStopped(turn.streaming.item.id);
+          }
+        } else if (error instanceof ApiError && error.status === 429) {
+          this.rateLimited(error.retryAfter || 10);
+        } else if (turn.saved && turn.userItem) {
+          this.showError("The connection dropped before the answer finished.", { retryItem: turn.userItem });
+        } else {
+          this.showError(friendlyError(error) + (pending && !turn.saved ? " Your message wasn't sent: it's back in the box below." : ""));
+        }
+      } finally {
+        if (turn.streaming) turn.streaming.node.removeAttribute("aria-busy");
+        if (this.controller === controller) this.controller = null;
+        this.setBusy(false, { quiet });
+      }
+      return turn;
+    }
+
+    handleEvent(event, turn) {
+      applyEvent(this, event, turn);
+    }
+
+    stop() {
+      if (this.controller) this.controller.abort();
+    }
+
+    /** 429: say how long, count it down, and keep Send waiting until then. */
+    rateLimited(seconds) {
+      this.waitUntil = Date.now() + seconds * 1000;
+      clearInterval(this.countdown);
+      const tick = () => {
+        const left = Math.ceil((this.waitUntil - Date.now()) / 1000);
+        if (left <= 0) {
+          clearInterval(this.countdown);
+          this.sendButton.disabled = false;
+          this.showError(null);
+          return;
+        }
+        this.sendButton.disabled = true;
+        this.status.firstChild.textContent = `You're going a bit fast. You can send again in ${left} s.`;
+      };
+      this.showError("You're going a bit fast.", { level: "wait" });
+      tick();
+      this.countdown = setInterval(tick, 1000);
+    }
+
+    setBusy(busy, { quiet = false } = {}) {
+      if (!quiet) {
+        this.sendButton.hidden = busy;
+        this.stopButton.hidden = !busy;
+        this.stopButton.disabled = false;
+      }
+      this.form.classList.toggle("busy", busy);
+    }
+
+    /** The line under the log: an error, a notice or a countdown, with an optional Retry. */
+    showError(message, { retryItem = null, level = "error" } = {}) {
+      this.status.replaceChildren();
+      this.status.hidden = !message;
+      this.status.dataset.level = level;
+      if (!message) return;
+      this.status.append(el("span", {}, message));
+      if (retryItem) {
+        const retry = el("button", { type: "button", class: "button small-button fc-retry" }, "Retry");
+        retry.addEventListener("click", () => this.retry(retryItem));
+        this.status.append(retry);
+      }
+    }
+  }
+
+  Object.assign(global.TodoChat, { ChatView });
+})(window);
