@@ -76,16 +76,13 @@ def ensure_database(url: str) -> None:
 
 
 def reset_bench_rows(url: str) -> None:
-    """Remove what earlier runs left: the bench users, their threads and items."""
-    with psycopg.connect(url) as conn:
-        users = "SELECT id FROM accounts_user WHERE better_auth_id LIKE %s"
-        like = BENCH_SUB_PREFIX + "%"
-        threads = f"SELECT id FROM chat_thread WHERE owner_id IN ({users})"
-        for table in ("chat_threaditem", "chat_tooleffect", "chat_feedback"):
-            conn.execute(f"DELETE FROM {table} WHERE thread_id IN ({threads})", (like,))
-        conn.execute(f"DELETE FROM chat_thread WHERE owner_id IN ({users})", (like,))
-        conn.execute(f"DELETE FROM todos_todo WHERE owner_id IN ({users})", (like,))
-        conn.execute("DELETE FROM accounts_user WHERE better_auth_id LIKE %s", (like,))
+    """Remove what earlier runs left: the bench users and everything they own.
+
+    Through the ORM, so rows of every table that points at them (threads, items,
+    todos, attachments, tool effects, ...) go too, whatever the apps add later."""
+    from accounts.models import User
+
+    User.objects.filter(better_auth_id__startswith=BENCH_SUB_PREFIX).delete()
 
 
 # --- auth: a local JWKS, users and their tokens --------------------------------------
