@@ -27,7 +27,10 @@ async def close_db_connections() -> AsyncIterator[None]:
     await sync_to_async(connections.close_all)()
 
 
-async def test_the_hints_work_first_try_for_the_demo_user() -> None:
+async def test_the_hints_work_first_try_for_the_demo_user(monkeypatch) -> None:
+    # Tests run with DEBUG off, where seed_demo wants the passwords given.
+    monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
+    monkeypatch.setenv("ADMIN_PASSWORD", "admin-pass-for-tests")
     await sync_to_async(call_command)("seed_demo", verbosity=0)
     demo = await User.objects.aget(username="demo")
     server = TodoChatKitServer(DjangoStore())  # the offline model: no API key in tests
