@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
@@ -113,8 +114,8 @@ class BodyLimitMiddleware:
 # before it calls the application, so the guard above would only run after a
 # 400 MB upload. This hooks Twisted's body callbacks on daphne's request class
 # (`gotLength` once the headers are in, `handleContentChunk` per chunk: both part
-# of Twisted's IRequest interface) to answer 413 and close at once. The limit
-# there is the largest one of any path; the ASGI guard applies each path's own.
+# of Twisted's IRequest interface) to answer 413 and close at once, with the
+# request path's own limit (the request line is parsed before `gotLength`).
 
 
 def _largest_limit() -> int:
@@ -122,8 +123,16 @@ def _largest_limit() -> int:
     return max([int(settings.CHATKIT["MAX_BODY_BYTES"]), *(int(v) for v in overrides)])
 
 
-def _refuse_daphne_request(request: Any) -> None:
-    limit = _largest_limit()
+def _daphne_limit(request: Any) -> int:
+    """The limit for the request's path; the largest one if the path can't be read."""
+    try:
+        target = request.channel._path.decode("latin-1")
+        return body_limit_for(unquote(urlsplit(target).path))
+    except (AttributeError, UnicodeDecodeError, ValueError):
+        return _largest_limit()
+
+
+def _refuse_daphne_request(request: Any, limit: int) -> None:
     body = json.dumps(
         error_body("payload_too_large", f"Request body is larger than {limit} bytes.")
     ).encode()
@@ -150,9 +159,10 @@ def install_daphne_body_guard() -> None:
 
     def guarded_got_length(self: Any, length: int | None) -> None:
         self.body_received = 0
-        if length is not None and length > _largest_limit():
+        self.body_limit = _daphne_limit(self)
+        if length is not None and length > self.body_limit:
             self.content = None
-            _refuse_daphne_request(self)
+            _refuse_daphne_request(self, self.body_limit)
             return
         got_length(self, length)
 
@@ -160,8 +170,9 @@ def install_daphne_body_guard() -> None:
         if getattr(self, "channel_refused", False):
             return
         self.body_received = getattr(self, "body_received", 0) + len(data)
-        if self.body_received > _largest_limit():
-            _refuse_daphne_request(self)
+        limit = getattr(self, "body_limit", None) or _largest_limit()
+        if self.body_received > limit:
+            _refuse_daphne_request(self, limit)
             return
         handle_chunk(self, data)
 
