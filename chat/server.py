@@ -62,6 +62,7 @@ from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter
 from chat.ledger import TurnLedger, already_applied_notes
 from chat.models import Thread
+from chat.models import ThreadItem as ThreadItemRow
 from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.turns import one_turn_at_a_time
@@ -332,8 +333,8 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                 item_ids=item_ids,
                 kind=feedback,
             )
-        except Thread.DoesNotExist:
-            raise NotFoundError(f"Thread {thread_id} not found") from None
+        except (Thread.DoesNotExist, ThreadItemRow.DoesNotExist):
+            raise NotFoundError(f"Thread {thread_id} or its item not found") from None
 
     async def transcribe(
         self, audio_input: AudioInput, context: RequestContext

@@ -28,16 +28,19 @@ FEEDBACK_ITEM_TYPES = (ItemType.ASSISTANT_MESSAGE, ItemType.WIDGET)
 def feedback_record(*, user: User, thread_id: str, item_ids: list[str], kind: str) -> int:
     """Store `kind` for each of the user's assistant/widget items named; idempotent.
 
-    One row per (item, user): sending again updates its kind and time. Items that
-    are not assistant answers or widgets of this user's thread are ignored; a
-    thread that is not the user's is `Thread.DoesNotExist`. Returns rows written.
+    One row per (item, user): sending again updates its kind and time. The user's
+    own messages in the thread are not rated (ignored); a thread that is not the
+    user's is `Thread.DoesNotExist`, an id that is not in it `ThreadItem.DoesNotExist`
+    (SPEC's 404, nothing stored). Returns rows written.
     """
     thread = Thread.objects.for_user(user).get(pk=thread_id)
-    rated = list(
-        ThreadItem.objects.filter(
-            thread=thread, item_id__in=item_ids[:100], type__in=FEEDBACK_ITEM_TYPES
-        ).values_list("item_id", flat=True)
+    named = set(item_ids[:100])
+    found = dict(
+        ThreadItem.objects.filter(thread=thread, item_id__in=named).values_list("item_id", "type")
     )
+    if named - found.keys():
+        raise ThreadItem.DoesNotExist(f"Item not found in thread {thread_id}")
+    rated = [item_id for item_id, kind in found.items() if kind in FEEDBACK_ITEM_TYPES]
     now = timezone.now()
     rows = [
         Feedback(thread=thread, item_id=item_id, user=user, kind=kind, updated_at=now)

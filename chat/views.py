@@ -19,7 +19,9 @@ from chatkit.types import (
     ChatKitReq,
     ErrorEvent,
     ThreadsCustomActionReq,
+    ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
+    UserMessageItem,
     is_streaming_req,
 )
 from django.conf import settings
@@ -140,6 +142,14 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         if isinstance(parsed, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
             # A bad action is a 400 (a foreign or missing item a 404) before any stream.
             await check_action_request(server.store, parsed.params, context)
+        if isinstance(parsed, ThreadsRetryAfterItemReq):
+            # The SDK answers an empty stream for a missing item and fails inside the
+            # stream for one that is not a user message: refuse both up front.
+            retried = await server.store.load_item(
+                parsed.params.thread_id, parsed.params.item_id, context
+            )
+            if not isinstance(retried, UserMessageItem):
+                raise BadRequest("Only a user message can be retried.")
         context.idempotency_key = idempotency_key(request, parsed)
         await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
         if is_streaming_req(parsed):

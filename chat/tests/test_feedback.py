@@ -43,10 +43,16 @@ async def test_feedback_is_stored_once_per_item_and_user(async_client, user, bea
     ]
     assert rows[0].updated_at >= rows[0].created_at
 
-    # The user's own message, and ids that are not in the thread, are not rated.
-    body = ck.feedback(thread_id, [user_message_id, "msg_x"], "positive")
-    assert (await post(async_client, body, headers)).status_code == HTTPStatus.OK
-    assert await Feedback.objects.acount() == 1
+    # The user's own message is not rated; an id that is not in the thread is a 404
+    # and stores nothing for the others named with it.
+    own = ck.feedback(thread_id, [user_message_id], "positive")
+    assert (await post(async_client, own, headers)).status_code == HTTPStatus.OK
+    unknown = ck.feedback(thread_id, [answer_id, "msg_x"], "positive")
+    missing = await post(async_client, unknown, headers)
+    assert missing.status_code == HTTPStatus.NOT_FOUND
+    assert missing.json()["error"]["code"] == "not_found"
+    rows = [row async for row in Feedback.objects.all()]
+    assert [(r.item_id, r.kind) for r in rows] == [(answer_id, "negative")]
 
 
 async def test_feedback_on_another_users_thread_is_404(async_client, user, other_user, bearer):

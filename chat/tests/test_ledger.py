@@ -4,6 +4,7 @@ changes (add, complete, delete, update) are not applied a second time."""
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fi
     message,
     turn,
 )
-from chat.tests.test_views import stream
+from chat.tests.test_views import post, stream
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,3 +157,24 @@ async def test_a_new_message_never_reads_the_ledger(user):
 
 def test_references_compare_loosely():
     assert normalise('  "Feed   Cat" ') == normalise("feed cat") == "feed cat"
+
+
+async def test_retrying_a_missing_item_is_404_and_a_non_user_item_400(async_client, user, bearer):
+    """Refused before any stream: the SDK would answer an empty stream for the first and
+    a generic in-stream failure for the second."""
+    headers = bearer(user)
+    events = await stream(async_client, ck.create_thread("add feed cat"), headers)
+    thread_id = events[0].thread.id
+    answer_id = next(
+        e.item.id
+        for e in events
+        if e.type == "thread.item.done" and e.item.type == "assistant_message"
+    )
+
+    missing = await post(async_client, ck.retry_after(thread_id, "msg_nope"), headers)
+    assert missing.status_code == HTTPStatus.NOT_FOUND
+    assert missing.json()["error"]["code"] == "not_found"
+    not_a_question = await post(async_client, ck.retry_after(thread_id, answer_id), headers)
+    assert not_a_question.status_code == HTTPStatus.BAD_REQUEST
+    assert not_a_question.json()["error"]["code"] == "bad_request"
+    assert await todos_of(user) == [("feed cat", False)]
