@@ -17,14 +17,10 @@ carries the socket messages across workers.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-import logging
 import secrets
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models import F
@@ -33,9 +29,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import RevokedSession, User
+from config.broadcast import send_to_group
 from todos.events import group_name as user_group
-
-logger = logging.getLogger(__name__)
 
 # Where a page session keeps its sid.
 SESSION_KEY = "chatkit_sid"
@@ -81,27 +76,7 @@ def revoke_user_secrets(*, user_id: int) -> None:
 
 def send_revoked(group: str) -> None:
     """Tell the sockets of `group` (on any worker) to close with 4401."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": REVOKED_MESSAGE_TYPE}
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None:
-        task = loop.create_task(layer.group_send(group, message))
-        task.add_done_callback(_log_failure)
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # the revocation is stored; the socket message is best effort
-        logger.exception("Could not tell sockets about a revocation")
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("Could not tell sockets about a revocation", exc_info=task.exception())
+    send_to_group(group, {"type": REVOKED_MESSAGE_TYPE}, what="a revocation")
 
 
 @receiver(user_logged_in)

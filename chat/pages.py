@@ -17,6 +17,7 @@ HINTS = ["add water the plants", "list", "complete water the plants", "delete wa
 
 # The page's modules, in load order (no build step; each one adds to window.TodoChat).
 SCRIPTS = [
+    "js/dom.js",
     "js/api.js",
     "js/session.js",
     "js/markdown.js",

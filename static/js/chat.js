@@ -9,17 +9,7 @@
 
   const ITEMS_PAGE = 50;
 
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (key === "class") node.className = value;
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else if (key in node) node[key] = value;
-      else node.setAttribute(key, value);
-    }
-    node.append(...children);
-    return node;
-  }
+  const { el } = global.TodoChat;
 
   /** A fresh key naming one message, so a resend of it is never a second turn. */
   function messageKey() {

@@ -8,12 +8,7 @@
   const PAGE = 30;
   const DAY_MS = 86400000;
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const el = global.TodoChat.make;
 
   function button(className, text, label) {
     const node = el("button", className, text);

@@ -3,12 +3,7 @@
 (function (global) {
   "use strict";
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const el = global.TodoChat.make;
 
   function dueText(dueDate) {
     const date = new Date(`${dueDate}T00:00:00`);

@@ -14,12 +14,7 @@
     return b.id - a.id;
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const el = global.TodoChat.make;
 
   class TodoList {
     constructor({ todosUrl, statsUrl, list, form, input, error, count, empty, more, filters, undo, announce }) {

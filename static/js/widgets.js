@@ -16,12 +16,7 @@
     return typeof value === "number" ? `${value * SPACING}px` : String(value);
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const el = global.TodoChat.make;
 
   /** The first Title/Text value under a component: a row's subject (the todo's title). */
   function subjectOf(component) {
