@@ -14,7 +14,7 @@ import pytest
 from attachments.tests import client as ac
 from attachments.tests.samples import pdf_with_text
 from chat.tests import chatkit_client as ck
-from chat.tests.fake_openai import FakeOpenAI, RecordedRequest
+from chat.tests.fake_openai import FakeOpenAI, RecordedRequest, as_configured_model
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,15 +34,8 @@ class FakeOpenAIWithAudio(FakeOpenAI):
 
 @pytest.fixture
 def fake_openai(settings) -> Iterator[FakeOpenAIWithAudio]:
-    fake = FakeOpenAIWithAudio().start()
-    settings.CHATKIT = {
-        **settings.CHATKIT,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "MODEL": "gpt-test-mini",
-    }
-    yield fake
-    fake.stop()
+    with as_configured_model(settings, FakeOpenAIWithAudio()) as fake:
+        yield fake
 
 
 def _user_content(request: RecordedRequest) -> list[dict]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,23 @@ from chat.responses_stream import stream_events
 # script: tool call, then the answer; rate_limit / hang: every call fails so;
 # fail_after_tool: the tool call goes out, the call that carries its output gets a 429.
 Mode = Literal["script", "rate_limit", "hang", "fail_after_tool"]
+
+
+@contextmanager
+def as_configured_model(settings: Any, fake: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    """Start `fake` and make it the configured OpenAI model (pytest-django's `settings`)
+    until the block ends."""
+    fake.start()
+    settings.CHATKIT = {
+        **settings.CHATKIT,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake.base_url,
+        "MODEL": "gpt-test-mini",
+    }
+    try:
+        yield fake
+    finally:
+        fake.stop()
 
 
 @dataclass

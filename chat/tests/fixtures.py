@@ -13,7 +13,7 @@ from chat.context import RequestContext
 from chat.models import Thread
 from chat.store import DjangoStore, wait_for_pending_writes
 from chat.tests.factories import ThreadFactory
-from chat.tests.fake_openai import FakeOpenAI
+from chat.tests.fake_openai import FakeOpenAI, as_configured_model
 
 
 @pytest.fixture
@@ -50,12 +50,5 @@ def other_thread(other_user: User) -> Thread:
 @pytest.fixture
 def cat_openai(settings) -> Iterator[FakeOpenAI]:
     """The configured model is OpenAI's, served by a local fake whose model adds "feed cat"."""
-    fake = FakeOpenAI(todo_title="feed cat").start()
-    settings.CHATKIT = {
-        **settings.CHATKIT,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "MODEL": "gpt-test-mini",
-    }
-    yield fake
-    fake.stop()
+    with as_configured_model(settings, FakeOpenAI(todo_title="feed cat")) as fake:
+        yield fake

@@ -14,7 +14,7 @@ from chat import server as chat_server
 from chat.context import RequestContext
 from chat.server import get_server
 from chat.tests import chatkit_client as ck
-from chat.tests.fake_openai import FakeOpenAI
+from chat.tests.fake_openai import FakeOpenAI, as_configured_model
 from chat.tests.test_agent import TODO_TOOLS
 from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from todos.models import Todo
@@ -24,15 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def fake_openai(settings) -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    settings.CHATKIT = {
-        **settings.CHATKIT,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "MODEL": "gpt-test-mini",
-    }
-    yield fake
-    fake.stop()
+    with as_configured_model(settings, FakeOpenAI()) as fake:
+        yield fake
 
 
 async def turn(user: User, text: str) -> list[Any]:

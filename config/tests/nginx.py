@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.tests.servers import BASE_DIR, free_port
+from config.tests.servers import BASE_DIR, free_port, stop_process
 
 TEMPLATE = BASE_DIR / "deploy" / "nginx" / "chatkit.conf.template"
 NGINX_BIN = Path("/usr/sbin/nginx")
@@ -115,13 +115,7 @@ class Nginx:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def start_nginx(
