@@ -37,6 +37,8 @@ from chatkit.types import (
     ThreadMetadata,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
+    ThreadsRetryAfterItemReq,
+    UserMessageItem,
 )
 from django.conf import settings
 from django.core.cache import cache
@@ -44,6 +46,7 @@ from django.http import HttpRequest
 from pydantic import BaseModel
 
 from chat.context import RequestContext
+from config.exceptions import BadRequest
 
 logger = logging.getLogger(__name__)
 
@@ -205,3 +208,13 @@ async def _replay(
     for item in page.data:
         if not isinstance(item, HiddenContextItem | SDKHiddenContextItem):
             yield _sse(ThreadItemDoneEvent(item=item))
+
+
+async def check_retry_request(
+    store: Store[RequestContext], request: ThreadsRetryAfterItemReq, context: RequestContext
+) -> None:
+    """Refuse, before any stream, a retry the SDK would answer with an empty stream (a
+    missing item: NotFoundError, 404) or fail inside it (not a user message: 400)."""
+    retried = await store.load_item(request.params.thread_id, request.params.item_id, context)
+    if not isinstance(retried, UserMessageItem):
+        raise BadRequest("Only a user message can be retried.")

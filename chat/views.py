@@ -21,7 +21,6 @@ from chatkit.types import (
     ThreadsCustomActionReq,
     ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
-    UserMessageItem,
     is_streaming_req,
 )
 from django.conf import settings
@@ -46,7 +45,7 @@ from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
-from chat.turns import idempotency_key
+from chat.turns import check_retry_request, idempotency_key
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
 
@@ -143,13 +142,7 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
             # A bad action is a 400 (a foreign or missing item a 404) before any stream.
             await check_action_request(server.store, parsed.params, context)
         if isinstance(parsed, ThreadsRetryAfterItemReq):
-            # The SDK answers an empty stream for a missing item and fails inside the
-            # stream for one that is not a user message: refuse both up front.
-            retried = await server.store.load_item(
-                parsed.params.thread_id, parsed.params.item_id, context
-            )
-            if not isinstance(retried, UserMessageItem):
-                raise BadRequest("Only a user message can be retried.")
+            await check_retry_request(server.store, parsed, context)  # 404 / 400
         context.idempotency_key = idempotency_key(request, parsed)
         await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
         if is_streaming_req(parsed):
