@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.jwt import Claims
 from accounts.models import User
+from config.db import afirst_or_none, first_or_none
 from config.exceptions import AuthError
 
 
@@ -37,7 +38,7 @@ def _create_user(*, claims: Claims) -> User:
         except IntegrityError:
             # Either the other request created this `sub` (use it) or the
             # username was taken (try the next one).
-            existing = User.objects.filter(better_auth_id=claims.sub).first()
+            existing = first_or_none(User.objects.filter(better_auth_id=claims.sub))
             if existing is not None:
                 return existing
     raise AuthError("Could not provision this account.")
@@ -54,7 +55,7 @@ def _claims_differ(user: User, claims: Claims) -> list[str]:
 
 def user_from_claims(*, claims: Claims) -> User:
     """Find or create the user of a Better Auth `sub`; keep email and name current."""
-    user = User.objects.filter(better_auth_id=claims.sub).first()
+    user = first_or_none(User.objects.filter(better_auth_id=claims.sub))
     if user is None:
         user = _create_user(claims=claims)
     if not user.is_active:
@@ -70,7 +71,7 @@ def user_from_claims(*, claims: Claims) -> User:
 
 async def auser_from_claims(*, claims: Claims) -> User:
     """Async `user_from_claims`: the common case (known, unchanged, active) is one query."""
-    user = await User.objects.filter(better_auth_id=claims.sub).afirst()
+    user = await afirst_or_none(User.objects.filter(better_auth_id=claims.sub))
     if user is not None and user.is_active and not _claims_differ(user, claims):
         return user
     return await sync_to_async(user_from_claims)(claims=claims)

@@ -256,7 +256,9 @@ def profiled(server: Server, out_dir: Path | None) -> Iterator[None]:
         "--format",
         "raw",
     ]
-    cmd += ["--output", str(out), "--rate", "200", "--nonblocking"]
+    # --gil: only the thread holding the GIL is sampled, i.e. Python code on a CPU; a
+    # thread waiting on PostgreSQL or Redis would otherwise count as busy.
+    cmd += ["--output", str(out), "--rate", "200", "--nonblocking", "--gil"]
     spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chatkit.types import ThreadItem, ThreadMetadata
+from chatkit.types import ThreadMetadata
 
 from accounts.models import User
 
 if TYPE_CHECKING:
     from chat.ledger import TurnLedger
+    from chat.recent import RecentItems
 
 
 @dataclass
@@ -23,9 +24,9 @@ class RequestContext:
     # The thread the view already loaded to check ownership: the store serves the
     # SDK's own load_thread from it instead of asking the database again.
     checked_thread: ThreadMetadata | None = None
-    # The newest items of the thread last listed newest-first in this request
-    # (thread id, items, has_more); any write to that thread clears it.
-    recent_items: tuple[str, list[ThreadItem], bool] | None = None
+    # The newest items of the thread last listed newest-first in this request, kept
+    # current through the request's writes (chat/recent.py).
+    recent_items: RecentItems | None = None
     # This turn's tool effects (set by the server for each run of a user message).
     ledger: TurnLedger | None = None
     # The request reruns a user message (retry_after_item, "Try again").

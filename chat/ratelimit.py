@@ -1,19 +1,16 @@
 """Per-user turn limits in the cache (Redis when REDIS_URL is set, so every
-worker shares them): a fixed window per user, two cache calls a turn."""
+worker shares them): a fixed window per user, one cache round trip a turn."""
 
 from __future__ import annotations
 
 import logging
-import math
 import re
-import time
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from config import async_cache
 from config.exceptions import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -42,33 +39,15 @@ async def ahit(*, key: str, rate: Rate) -> int | None:
 
     The window opens at a key's first hit and lasts `rate.window` seconds (the
     counter's TTL; INCR keeps it), so there is no shared boundary where bursts
-    double up and no test can straddle one."""
+    double up and no test can straddle one. One Redis round trip, no thread hop
+    (config/async_cache.py)."""
     try:
-        # One trip to a worker thread for all cache calls (Django's cache is sync).
-        return await sync_to_async(_hit, thread_sensitive=False)(key, rate, time.time())
+        count, seconds_left = await async_cache.hit(f"rl:{key}:{rate.window}", rate.window)
     except Exception:  # the cache being down must not stop chat
         # Fail open: an unavailable Redis costs us the limit, not the service.
         logger.warning("Rate limit cache unavailable; allowing the request", exc_info=True)
         return None
-
-
-def _hit(key: str, rate: Rate, now: float) -> int | None:
-    count_key, start_key = f"rl:{key}:{rate.window}", f"rl:{key}:{rate.window}:start"
-    if cache.add(count_key, 1, timeout=rate.window):
-        cache.set(start_key, now, timeout=rate.window)
-        count = 1
-    else:
-        try:
-            count = cache.incr(count_key)
-        except ValueError:  # expired between add and incr: a new window opens
-            cache.add(count_key, 1, timeout=rate.window)
-            cache.set(start_key, now, timeout=rate.window)
-            count = 1
-    if count <= rate.limit:
-        return None
-    started = cache.get(start_key)
-    opened = started if isinstance(started, int | float) else now
-    return max(1, math.ceil(opened + rate.window - now))
+    return None if count <= rate.limit else seconds_left
 
 
 async def acheck_chat_turn(*, user_id: int) -> None:

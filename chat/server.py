@@ -33,6 +33,7 @@ from chatkit.types import (
     ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsAddUserMessageReq,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     TranscriptionResult,
@@ -184,6 +185,18 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             stream = functools.partial(self._process_streaming, request, context)
             return StreamingResult(one_turn_at_a_time(self.store, request, context, stream))
         return NonStreamingResult(await self._process_non_streaming(request, context))
+
+    async def check_thread(self, request: ChatKitReq, context: RequestContext) -> None:
+        """Load the request's thread, if it names one: NotFoundError when it isn't the
+        user's. A new message's turn reads the thread's history too: same trip."""
+        thread_id: str | None = getattr(request.params, "thread_id", None)
+        if thread_id is None:
+            return
+        if isinstance(request, ThreadsAddUserMessageReq) and isinstance(self.store, DjangoStore):
+            history = settings.CHATKIT["HISTORY_ITEMS"]
+            await self.store.load_thread_for_turn(thread_id, history, context)
+        else:
+            context.checked_thread = await self.store.load_thread(thread_id, context)
 
     async def respond(
         self,

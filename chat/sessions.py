@@ -18,6 +18,7 @@ from django.core import signing
 from django.db.models import Exists, QuerySet
 
 from accounts.models import RevokedSession, User
+from config.db import afirst_or_none, first_or_none
 from config.exceptions import AuthError
 
 PREFIX = "cks_"
@@ -95,7 +96,7 @@ def _checked(user: User | None) -> User:
 
 
 def authenticate_client_secret(secret: str) -> User:
-    return _checked(_owner(client_secret_claims(secret)).first())
+    return _checked(first_or_none(_owner(client_secret_claims(secret))))
 
 
 async def aauthenticate_client_secret(secret: str) -> User:
@@ -105,4 +106,4 @@ async def aauthenticate_client_secret(secret: str) -> User:
 async def aauthenticate_client_secret_claims(secret: str) -> tuple[User, SecretClaims]:
     """The user of a valid secret and its claims (for sockets: expiry, session)."""
     claims = client_secret_claims(secret)
-    return _checked(await _owner(claims).afirst()), claims
+    return _checked(await afirst_or_none(_owner(claims))), claims

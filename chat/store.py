@@ -23,6 +23,7 @@ mirrored in chat/tests/test_store.py). Deliberate deviations from it:
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment as AttachmentSchema
 from chatkit.types import Page, ThreadItem, ThreadMetadata
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import TypeAdapter
@@ -42,8 +43,9 @@ from attachments.links import refresh_previews
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
+from chat.recent import RecentItems
 from chat.text import without_nul
-from config.db import run_sync
+from config.db import afirst_or_none, first_or_none, run_sync
 
 T = TypeVar("T")
 
@@ -64,6 +66,21 @@ ID_PREFIXES: dict[str, str] = {
 # No page is larger, whatever the client asks: long threads stay cheap to list,
 # and `has_more`/`after` still let a caller walk everything.
 MAX_PAGE_SIZE = 1000
+
+# Every item the SDK saves (two or more a turn), in one PostgreSQL statement instead of
+# the ORM's two: the ORM's query building was the largest part of a save's CPU
+# (docs/performance.md). The UPDATE proves ownership and locks the thread row, so the
+# item can't land in a thread deleted meanwhile.
+UPSERT_ITEM_SQL = f"""
+WITH owned AS (
+    UPDATE {Thread._meta.db_table} SET updated_at = now()
+    WHERE id = %s AND owner_id = %s RETURNING id
+)
+INSERT INTO {ThreadItemRow._meta.db_table} (item_id, thread_id, type, created_at, data)
+SELECT %s, owned.id, %s, %s, %s::jsonb FROM owned
+ON CONFLICT (thread_id, item_id) DO UPDATE
+SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data
+"""
 
 # Shielded writes still running after their caller was cancelled. Holding them
 # here keeps them from being garbage-collected and lets tests wait for them.
@@ -162,7 +179,7 @@ class DjangoStore(Store[RequestContext]):
         return await run_sync(self._load_thread, thread_id, context.user)
 
     def _load_thread(self, thread_id: str, user: User) -> ThreadMetadata:
-        row = Thread.objects.for_user(user).filter(pk=thread_id).first()
+        row = first_or_none(Thread.objects.for_user(user).filter(pk=thread_id))
         if row is None:
             raise NotFoundError(f"Thread {thread_id} not found")
         return thread_metadata_from_row(row)
@@ -235,20 +252,34 @@ class DjangoStore(Store[RequestContext]):
     ) -> Page[ThreadItem]:
         newest_first = after is None and order == "desc"
         recent = context.recent_items
-        if newest_first and recent is not None and recent[0] == thread_id:
-            _, items, more = recent
-            if limit <= len(items) or not more:
-                # The SDK re-reads the last items right after we loaded the history.
-                data = [item.model_copy(deep=True) for item in items[:limit]]
-                return page_of(data, has_more=len(items) > limit or more)
+        if newest_first and recent is not None and recent.thread_id == thread_id:
+            held = recent.newest(limit)  # chat/recent.py
+            if held is not None:
+                return page_of(held[0], has_more=held[1])
         page = await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
         # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
-            # Held as loaded: a re-read copies just the few items it asks for (above).
-            # Callers of a newest-first page only read it (the history for the model).
-            context.recent_items = (thread_id, list(page.data), page.has_more)
+            # Held as loaded: a re-read copies just the items it asks for (above).
+            context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
         return page
+
+    async def load_thread_for_turn(
+        self, thread_id: str, history: int, context: RequestContext
+    ) -> ThreadMetadata:
+        """The thread (checked as the view's) and its newest `history` items (held for
+        the turn's reads, chat/recent.py), in one trip to the database."""
+        thread, page = await run_sync(self._load_thread_and_items, thread_id, history, context.user)
+        refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
+        context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
+        context.checked_thread = thread
+        return thread
+
+    def _load_thread_and_items(
+        self, thread_id: str, history: int, user: User
+    ) -> tuple[ThreadMetadata, Page[ThreadItem]]:
+        thread = self._load_thread(thread_id, user)
+        return thread, self._load_thread_items(thread_id, None, history, "desc", user)
 
     def _load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, user: User
@@ -283,21 +314,36 @@ class DjangoStore(Store[RequestContext]):
         self, thread_id: str, item: ThreadItem, context: RequestContext
     ) -> None:
         # Idempotent: the same item id twice keeps one row with the latest content.
-        context.recent_items = None
-        await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
+        await self._write_item(thread_id, item, context)
 
     async def save_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
-        context.recent_items = None
-        await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
+        await self._write_item(thread_id, item, context)
 
-    def _upsert_item(self, thread_id: str, item: ThreadItem, user: User) -> None:
+    async def _write_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
+        recent, context.recent_items = context.recent_items, None
+        data = await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
+        # The held items take in the item as a read would return it.
+        if recent is not None and recent.thread_id == thread_id:
+            context.recent_items = recent if recent.written(item_from_data(data)) else None
+
+    def _upsert_item(self, thread_id: str, item: ThreadItem, user: User) -> dict[str, Any]:
+        """Store the item; its stored JSON is returned."""
+        fields = item_row_fields(thread_id, item)
+        if connection.vendor == "postgresql":
+            # One statement, one round trip: bump the owned thread, then upsert the
+            # item under it (nothing is written when the thread isn't the user's).
+            with connection.cursor() as cursor:
+                cursor.execute(UPSERT_ITEM_SQL, [thread_id, user.pk, fields["item_id"],
+                    fields["type"], fields["created_at"], json.dumps(fields["data"])])  # fmt: skip
+                if cursor.rowcount == 0:
+                    raise NotFoundError(f"Thread {thread_id} not found")
+            return fields["data"]
         # Bumping last activity checks ownership in the same query.
         if not Thread.objects.for_user(user).filter(pk=thread_id).update(updated_at=timezone.now()):
             raise NotFoundError(f"Thread {thread_id} not found")
-        row = ThreadItemRow(thread_id=thread_id, **item_row_fields(thread_id, item))
         try:
             ThreadItemRow.objects.bulk_create(
-                [row],
+                [ThreadItemRow(thread_id=thread_id, **fields)],
                 update_conflicts=True,
                 unique_fields=["thread", "item_id"],
                 update_fields=["type", "created_at", "data"],
@@ -305,12 +351,13 @@ class DjangoStore(Store[RequestContext]):
         except IntegrityError:
             # The thread was deleted between the two statements.
             raise NotFoundError(f"Thread {thread_id} not found") from None
+        return fields["data"]
 
     async def load_item(self, thread_id: str, item_id: str, context: RequestContext) -> ThreadItem:
         rows = ThreadItemRow.objects.for_user(context.user).filter(
             thread_id=thread_id, item_id=item_id
         )
-        data = await run_sync(rows.values_list("data", flat=True).first)
+        data = await afirst_or_none(rows.values_list("data", flat=True))
         if data is None:
             raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
         return item_from_data(data)

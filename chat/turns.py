@@ -1,8 +1,9 @@
 """One turn at a time per thread, across workers; a resent message is not a new turn.
 
-The lock lives in Django's cache: Redis when REDIS_URL is set (shared by every
-worker; `add` is an atomic SET NX), the process's memory otherwise (one worker,
-as in development). A PostgreSQL advisory lock is not used: it belongs to a
+The lock lives in the default cache: Redis when REDIS_URL is set (shared by every
+worker; SET NX to take it, a compare-and-delete script to give it back, each one
+round trip on the event loop: config/async_cache.py), the process's memory
+otherwise (one worker, as in development). A PostgreSQL advisory lock is not used: it belongs to a
 session, and a turn hands its pooled connection back while the model talks.
 
 A client that may resend a message names it with a key (`Idempotency-Key`
@@ -21,7 +22,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from chatkit.store import NotFoundError, Store
 from chatkit.types import (
     ChatKitReq,
@@ -41,11 +41,11 @@ from chatkit.types import (
     UserMessageItem,
 )
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from pydantic import BaseModel
 
 from chat.context import RequestContext
+from config import async_cache
 from config.exceptions import BadRequest
 
 logger = logging.getLogger(__name__)
@@ -82,9 +82,7 @@ class TurnLock:
         deadline, delay = time.monotonic() + wait, 0.02
         while True:
             try:
-                if await sync_to_async(cache.add, thread_sensitive=False)(
-                    self.key, self.token, LOCK_TTL_SECONDS
-                ):
+                if await async_cache.add(self.key, self.token, LOCK_TTL_SECONDS):
                     self._renewed = time.monotonic()
                     return True
             except Exception:  # the cache being down must not stop chat
@@ -102,17 +100,13 @@ class TurnLock:
             return
         self._renewed = time.monotonic()
         try:
-            await sync_to_async(cache.touch, thread_sensitive=False)(self.key, LOCK_TTL_SECONDS)
+            await async_cache.touch(self.key, LOCK_TTL_SECONDS)
         except Exception:
             logger.warning("Could not renew a turn lock", exc_info=True)
 
     async def release(self) -> None:
-        def release() -> None:
-            if cache.get(self.key) == self.token:
-                cache.delete(self.key)
-
         try:
-            await asyncio.shield(sync_to_async(release, thread_sensitive=False)())
+            await asyncio.shield(async_cache.delete_if(self.key, self.token))
         except Exception:
             logger.warning("Could not release a turn lock (it expires on its own)", exc_info=True)
 

@@ -134,10 +134,8 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         parsed = parse_request(read_body(request))
         server = get_server()
         context = RequestContext(user=user, base_url=request.build_absolute_uri("/"))
-        thread_id = getattr(parsed.params, "thread_id", None)
-        if thread_id is not None:
-            # The stream's 200 goes out before the SDK loads the thread: check here.
-            context.checked_thread = await server.store.load_thread(thread_id, context)
+        # The stream's 200 goes out before the SDK loads the thread: check it here.
+        await server.check_thread(parsed, context)
         if isinstance(parsed, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
             # A bad action is a 400 (a foreign or missing item a 404) before any stream.
             await check_action_request(server.store, parsed.params, context)

@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import connections
+from django.db.models import QuerySet
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -38,3 +39,17 @@ def _call_then_release(function: Callable[..., T], args: tuple, kwargs: dict) ->
 async def run_sync(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`sync_to_async(function)(...)` that hands pooled connections back in the same hop."""
     return await sync_to_async(_call_then_release)(function, args, kwargs)
+
+
+def first_or_none(queryset: QuerySet[T]) -> T | None:
+    """The row a unique filter names, or None: `first()` without its ORDER BY.
+
+    `first()` orders by the model's Meta.ordering (or pk), and compiling that ordering
+    was a large part of a hot lookup's CPU; a filter on a unique key needs none."""
+    rows = list(queryset.order_by()[:1])
+    return rows[0] if rows else None
+
+
+async def afirst_or_none(queryset: QuerySet[T]) -> T | None:
+    """`first_or_none` from async code (one trip to a database thread)."""
+    return await run_sync(first_or_none, queryset)

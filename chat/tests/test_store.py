@@ -174,7 +174,7 @@ async def test_load_thread_reuses_the_views_checked_thread_as_a_copy(store, ctx,
         await store.load_thread("thr_missing", ctx)
 
 
-async def test_newest_items_are_reread_from_the_request_until_a_write(store, ctx, chat_thread):
+async def test_newest_items_are_reread_from_the_request_through_its_writes(store, ctx, chat_thread):
     first = user_message(chat_thread.id, "one")
     await store.add_thread_item(chat_thread.id, first, ctx)
     page = await store.load_thread_items(chat_thread.id, None, 30, "desc", ctx)
@@ -186,9 +186,35 @@ async def test_newest_items_are_reread_from_the_request_until_a_write(store, ctx
     assert (await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)).data[0].content
 
     second = user_message(chat_thread.id, "two")
-    await store.add_thread_item(chat_thread.id, second, ctx)  # a write clears it
+    await store.add_thread_item(chat_thread.id, second, ctx)  # taken into the held items
+    held = await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)
+    assert [i.id for i in held.data] == [second.id, first.id]
+    assert held.data[0].created_at.tzinfo is not None  # as a read from the database
+
+    await store.delete_thread_item(chat_thread.id, second.id, ctx)  # a delete drops them
     fresh = await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)
-    assert [i.id for i in fresh.data] == [second.id]
+    assert fresh.data == []
+
+
+async def test_a_turn_reads_its_thread_and_history_in_one_trip(store, ctx, chat_thread):
+    items = [user_message(chat_thread.id, f"m{n}") for n in range(3)]
+    for item in items:
+        await store.add_thread_item(chat_thread.id, item, RequestContext(user=ctx.user))
+
+    thread = await store.load_thread_for_turn(chat_thread.id, 2, ctx)
+    await ThreadItem.objects.filter(thread_id=chat_thread.id).adelete()  # behind its back
+    page = await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)
+
+    assert thread.id == chat_thread.id and ctx.checked_thread is thread
+    # Served from what the turn's first trip loaded: no second read.
+    assert [i.id for i in page.data] == [items[2].id, items[1].id] and page.has_more
+
+
+async def test_a_turn_on_another_users_thread_is_not_found(store, chat_thread):
+    stranger = RequestContext(user=await sync_to_async(UserFactory)())
+    with pytest.raises(NotFoundError):
+        await store.load_thread_for_turn(chat_thread.id, 2, stranger)
+    assert stranger.recent_items is None
 
 
 async def test_naive_created_at_is_local_time_and_comes_back_aware(store, ctx):
@@ -555,6 +581,7 @@ def test_per_turn_calls_cost_the_same_at_10_and_500_items(django_assert_max_num_
 
     def measure() -> dict[str, int]:
         last_id = ThreadItem.objects.filter(thread=thread).order_by("-seq")[0].item_id
+        ctx = RequestContext(user=user)  # a new request: nothing held from the last
         return {
             "load_thread": _count(store.load_thread, thread.id, ctx),
             "history": _count(store.load_thread_items, thread.id, None, 20, "desc", ctx),

@@ -1,0 +1,154 @@
+"""The few cache operations a chat turn needs, awaited on the event loop itself.
+
+Django's cache API is synchronous: from an async view every call is a trip to a
+worker thread and back, and each request context builds its own Redis client, so
+a turn paid for three thread hops and a fresh Redis connection (docs/performance.md).
+Here, with Redis configured as the default cache, one `redis.asyncio` client per
+event loop (a bounded, shared pool) answers each operation in one round trip, the
+compound ones as one Lua script. With the in-process LocMemCache (development and
+tests, one worker) the same operations run inline: they never block. Any other
+backend goes through a worker thread, as Django would.
+
+Keys are the default cache's own (`KEY_PREFIX:VERSION:key`), so an operator sees
+them beside Django's. Failures raise: callers decide whether to fail open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import weakref
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from redis import asyncio as aioredis
+
+REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+LOCMEM_BACKEND = "django.core.cache.backends.locmem.LocMemCache"
+# Enough for hundreds of concurrent turns (each holds a connection for one round
+# trip); a burst beyond it waits for a free connection instead of failing.
+MAX_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 5
+
+# INCR the window's counter; the first hit opens the window (its TTL). -> {count, ms left}
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {count, left}
+"""
+# Delete the key only while it still holds our token (a lock we own).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple, aioredis.Redis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _config() -> dict[str, Any]:
+    return settings.CACHES["default"]
+
+
+def _key(key: str) -> str:
+    config = _config()
+    return f"{config.get('KEY_PREFIX', '')}:{config.get('VERSION', 1)}:{key}"
+
+
+def _redis() -> aioredis.Redis | None:
+    """This loop's client for the default cache's Redis; None when it is not Redis."""
+    config = _config()
+    if config["BACKEND"] != REDIS_BACKEND:
+        return None
+    options = config.get("OPTIONS", {})
+    signature = (config["LOCATION"], tuple(sorted(options.items())))
+    loop = asyncio.get_running_loop()
+    held = _clients.get(loop)
+    if held is not None and held[0] == signature:
+        return held[1]
+    pool = aioredis.BlockingConnectionPool.from_url(
+        config["LOCATION"],
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
+        socket_connect_timeout=options.get("socket_connect_timeout", 1),
+        socket_timeout=options.get("socket_timeout", 1),
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    _clients[loop] = (signature, client)
+    return client
+
+
+async def _django(method: str, *args: Any) -> Any:
+    cache = caches["default"]
+    call = getattr(cache, method)
+    if _config()["BACKEND"] == LOCMEM_BACKEND:
+        return call(*args)  # process memory behind a lock: never blocks the loop
+    return await sync_to_async(call, thread_sensitive=False)(*args)
+
+
+async def add(key: str, value: str, ttl: int) -> bool:
+    """Set `key` unless it exists (atomic); True when this call set it."""
+    client = _redis()
+    if client is None:
+        return bool(await _django("add", key, value, ttl))
+    return bool(await client.set(_key(key), value, nx=True, ex=ttl))
+
+
+async def touch(key: str, ttl: int) -> None:
+    client = _redis()
+    if client is None:
+        await _django("touch", key, ttl)
+    else:
+        await client.expire(_key(key), ttl)
+
+
+async def delete_if(key: str, value: str) -> None:
+    """Delete `key` if it still holds `value` (atomic with Redis)."""
+    client = _redis()
+    if client is None:
+        if await _django("get", key) == value:
+            await _django("delete", key)
+    else:
+        await client.eval(_RELEASE, 1, _key(key), value)
+
+
+async def hit(key: str, window: int) -> tuple[int, int]:
+    """Count a hit in `key`'s window, which opens at its first hit and lasts `window`
+    seconds. Returns (hits so far in the window, whole seconds until it closes)."""
+    client = _redis()
+    if client is None:
+        return await _django_hit(key, window)
+    count, left_ms = await client.eval(_HIT, 1, _key(key), window * 1000)
+    return int(count), max(1, math.ceil(int(left_ms) / 1000))
+
+
+async def _django_hit(key: str, window: int) -> tuple[int, int]:
+    start_key, now = f"{key}:start", time.time()
+    if await _django("add", key, 1, window):
+        await _django("set", start_key, now, window)
+        return 1, window
+    try:
+        count = await _django("incr", key)
+    except ValueError:  # expired between add and incr: a new window opens
+        await _django("set", key, 1, window)
+        await _django("set", start_key, now, window)
+        return 1, window
+    started = await _django("get", start_key)
+    opened = started if isinstance(started, int | float) else now
+    return count, max(1, math.ceil(opened + window - now))
+
+
+@receiver(setting_changed)
+def _forget_clients(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        _clients.clear()
