@@ -638,6 +638,8 @@ def run_bench(
         "CHANNELS_PREFIX": prefix,
         "CHATKIT_RATE_LIMIT": "1000000/minute",
         "CHATKIT_OFFLINE_TOKEN_DELAY_MS": str(args.delay_ms),
+        # As shipped (the test suite's default is off); BENCH_ASYNC_DATABASE=0 for an A/B.
+        "CHATKIT_ASYNC_DATABASE": os.environ.get("BENCH_ASYNC_DATABASE", "1"),
         "LOG_LEVEL": "WARNING",
     }
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_JWKS_URL", "TEST_DB_SUFFIX"):

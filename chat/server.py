@@ -44,6 +44,7 @@ from chatkit.types import (
 )
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import connection
 from django.dispatch import receiver
 from django.utils import timezone
 from pydantic import TypeAdapter
@@ -361,10 +362,19 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         return CustomStreamError(message, allow_retry=True)
 
 
+def make_store() -> DjangoStore:
+    """The database store: on PostgreSQL, with a turn's own calls on async connections."""
+    if connection.vendor == "postgresql" and settings.CHATKIT.get("ASYNC_DATABASE", True):
+        from chat.pgstore import AsyncPostgresStore
+
+        return AsyncPostgresStore()
+    return DjangoStore()
+
+
 @functools.cache
 def get_server() -> TodoChatKitServer:
     """The ChatKit server over our database store (built on first use)."""
-    return TodoChatKitServer(store=DjangoStore(), attachment_store=DjangoAttachmentStore())
+    return TodoChatKitServer(store=make_store(), attachment_store=DjangoAttachmentStore())
 
 
 def warm_up() -> None:
@@ -379,5 +389,5 @@ def warm_up() -> None:
 
 @receiver(setting_changed)
 def _reset_on_setting_change(*, setting: str, **kwargs: Any) -> None:
-    if setting == "CHATKIT":
+    if setting in ("CHATKIT", "DATABASES"):
         get_server.cache_clear()

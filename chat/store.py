@@ -23,7 +23,6 @@ mirrored in chat/tests/test_store.py). Deliberate deviations from it:
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from typing import Any, TypeVar
 from chatkit.store import NotFoundError, Store, StoreItemType
 from chatkit.types import Attachment as AttachmentSchema
 from chatkit.types import Page, ThreadItem, ThreadMetadata
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import TypeAdapter
@@ -66,21 +65,6 @@ ID_PREFIXES: dict[str, str] = {
 # No page is larger, whatever the client asks: long threads stay cheap to list,
 # and `has_more`/`after` still let a caller walk everything.
 MAX_PAGE_SIZE = 1000
-
-# Every item the SDK saves (two or more a turn), in one PostgreSQL statement instead of
-# the ORM's two: the ORM's query building was the largest part of a save's CPU
-# (docs/performance.md). The UPDATE proves ownership and locks the thread row, so the
-# item can't land in a thread deleted meanwhile.
-UPSERT_ITEM_SQL = f"""
-WITH owned AS (
-    UPDATE {Thread._meta.db_table} SET updated_at = now()
-    WHERE id = %s AND owner_id = %s RETURNING id
-)
-INSERT INTO {ThreadItemRow._meta.db_table} (item_id, thread_id, type, created_at, data)
-SELECT %s, owned.id, %s, %s, %s::jsonb FROM owned
-ON CONFLICT (thread_id, item_id) DO UPDATE
-SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data
-"""
 
 # Shielded writes still running after their caller was cancelled. Holding them
 # here keeps them from being garbage-collected and lets tests wait for them.
@@ -123,17 +107,28 @@ def item_from_data(data: dict[str, Any]) -> ThreadItem:
     return ITEM_ADAPTER.validate_python(data)
 
 
-def thread_metadata_from_row(row: Thread) -> ThreadMetadata:
+def thread_metadata(
+    *, id: str, title: str | None, created_at: datetime, status: Any, allowed_image_domains: Any,
+    metadata: Any,
+) -> ThreadMetadata:  # fmt: skip
+    """ChatKit's ThreadMetadata from a `Thread` row's columns."""
     return ThreadMetadata.model_validate(
         {
-            "id": row.id,
-            "title": row.title,
-            "created_at": row.created_at,
-            "status": row.status or {"type": "active"},
-            "allowed_image_domains": row.allowed_image_domains,
-            "metadata": row.metadata or {},
+            "id": id,
+            "title": title,
+            "created_at": created_at,
+            "status": status or {"type": "active"},
+            "allowed_image_domains": allowed_image_domains,
+            "metadata": metadata or {},
         }
     )
+
+
+def thread_metadata_from_row(row: Thread) -> ThreadMetadata:
+    return thread_metadata(
+        id=row.id, title=row.title, created_at=row.created_at, status=row.status,
+        allowed_image_domains=row.allowed_image_domains, metadata=row.metadata,
+    )  # fmt: skip
 
 
 def page_of(data: list[T], *, has_more: bool) -> Page[T]:
@@ -141,7 +136,7 @@ def page_of(data: list[T], *, has_more: bool) -> Page[T]:
     return Page(data=data, has_more=has_more, after=data[-1].id if data and has_more else None)
 
 
-def _page_size(limit: int) -> int:
+def page_size(limit: int) -> int:
     return max(0, min(limit, MAX_PAGE_SIZE))
 
 
@@ -217,7 +212,7 @@ class DjangoStore(Store[RequestContext]):
     def _load_threads(
         self, limit: int, after: str | None, order: str, user: User
     ) -> Page[ThreadMetadata]:
-        size = _page_size(limit)
+        size = page_size(limit)
         threads = Thread.objects.for_user(user)
         desc = order == "desc"
         if after is not None:
@@ -269,11 +264,16 @@ class DjangoStore(Store[RequestContext]):
     ) -> ThreadMetadata:
         """The thread (checked as the view's) and its newest `history` items (held for
         the turn's reads, chat/recent.py), in one trip to the database."""
-        thread, page = await run_sync(self._load_thread_and_items, thread_id, history, context.user)
+        thread, page = await self._thread_and_items(thread_id, history, context.user)
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
         context.checked_thread = thread
         return thread
+
+    async def _thread_and_items(
+        self, thread_id: str, history: int, user: User
+    ) -> tuple[ThreadMetadata, Page[ThreadItem]]:
+        return await run_sync(self._load_thread_and_items, thread_id, history, user)
 
     def _load_thread_and_items(
         self, thread_id: str, history: int, user: User
@@ -284,7 +284,7 @@ class DjangoStore(Store[RequestContext]):
     def _load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, user: User
     ) -> Page[ThreadItem]:
-        size = _page_size(limit)
+        size = page_size(limit)
         items = ThreadItemRow.objects.for_user(user).filter(thread_id=thread_id)
         desc = order == "desc"
         if after is not None:
@@ -321,23 +321,18 @@ class DjangoStore(Store[RequestContext]):
 
     async def _write_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         recent, context.recent_items = context.recent_items, None
-        data = await _shielded(run_sync(self._upsert_item, thread_id, item, context.user))
+        data = await _shielded(self._store_item(thread_id, item, context.user))
         # The held items take in the item as a read would return it.
         if recent is not None and recent.thread_id == thread_id:
             context.recent_items = recent if recent.written(item_from_data(data)) else None
 
+    async def _store_item(self, thread_id: str, item: ThreadItem, user: User) -> dict[str, Any]:
+        """Insert or update the item in the user's thread; its stored JSON is returned."""
+        return await run_sync(self._upsert_item, thread_id, item, user)
+
     def _upsert_item(self, thread_id: str, item: ThreadItem, user: User) -> dict[str, Any]:
         """Store the item; its stored JSON is returned."""
         fields = item_row_fields(thread_id, item)
-        if connection.vendor == "postgresql":
-            # One statement, one round trip: bump the owned thread, then upsert the
-            # item under it (nothing is written when the thread isn't the user's).
-            with connection.cursor() as cursor:
-                cursor.execute(UPSERT_ITEM_SQL, [thread_id, user.pk, fields["item_id"],
-                    fields["type"], fields["created_at"], json.dumps(fields["data"])])  # fmt: skip
-                if cursor.rowcount == 0:
-                    raise NotFoundError(f"Thread {thread_id} not found")
-            return fields["data"]
         # Bumping last activity checks ownership in the same query.
         if not Thread.objects.for_user(user).filter(pk=thread_id).update(updated_at=timezone.now()):
             raise NotFoundError(f"Thread {thread_id} not found")

@@ -134,6 +134,9 @@ CHATKIT = {
     "MAX_PAGE_SIZE": 100,
     # Items of recent history sent to the model on each turn.
     "HISTORY_ITEMS": 30,
+    # On PostgreSQL, a turn's thread/history read and item writes use psycopg's async
+    # connections instead of the ORM in a worker thread (chat/pgstore.py).
+    "ASYNC_DATABASE": env_bool("CHATKIT_ASYNC_DATABASE", True),
     "DOMAIN_KEY": env("CHATKIT_DOMAIN_KEY", "domain_pk_localhost_dev"),
     # An SSE comment after this many seconds of silence keeps proxies from cutting
     # a turn while the model thinks (chat/heartbeat.py); 0 turns it off.

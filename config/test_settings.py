@@ -5,6 +5,10 @@ import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+# In-process tests keep the ORM store: chat/pgstore.py's pool belongs to one event loop,
+# and each test has its own. chat/tests/test_pgstore.py and every test that starts a
+# server process (config/tests/servers.py) run the async store.
+os.environ.setdefault("CHATKIT_ASYNC_DATABASE", "0")
 for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_URL", "BETTER_AUTH_JWKS_URL"):
     os.environ.pop(_name, None)
 

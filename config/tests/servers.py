@@ -100,7 +100,10 @@ def start_server(
     `access_log=True`."""
     port = port or free_port()
     cmd = command or server_command(server, port, access_log=access_log)
-    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    # Servers run as shipped: on PostgreSQL, a turn's store calls on async connections
+    # (chat/pgstore.py), which the in-process tests leave off (config/test_settings.py).
+    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
+                "CHATKIT_ASYNC_DATABASE": "1", **env}  # fmt: skip
     log_path = log_dir / f"{server}-{port}.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(

@@ -1,0 +1,120 @@
+"""chat/pgstore.py: a turn's calls on psycopg's async connections answer exactly as the
+ORM store does (PostgreSQL only: on SQLite the ORM store serves them)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import AsyncIterator
+
+import pytest
+from asgiref.sync import sync_to_async
+from chatkit.store import NotFoundError
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from chat import pgstore
+from chat.context import RequestContext
+from chat.models import Thread, ThreadItem
+from chat.server import get_server
+from chat.store import DjangoStore
+from chat.tests import chatkit_client as ck
+from chat.tests.factories import ThreadFactory, assistant_message, user_message
+from chat.tests.test_server import close_db_connections  # noqa: F401 (a fixture)
+from chat.tests.test_views import stream
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's store path"),
+]
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[pgstore.AsyncPostgresStore]:
+    yield pgstore.AsyncPostgresStore()
+    await pgstore.close_pools()
+
+
+@pytest.fixture
+async def owner():
+    return await sync_to_async(UserFactory)()
+
+
+async def _thread_with(owner, count: int) -> str:
+    thread = await sync_to_async(ThreadFactory)(owner=owner)
+    orm = DjangoStore()
+    for n in range(count):
+        make = user_message if n % 2 == 0 else assistant_message
+        await orm.add_thread_item(thread.id, make(thread.id, f"m{n}"), RequestContext(user=owner))
+    return thread.id
+
+
+@pytest.mark.parametrize(("items", "history"), [(0, 5), (3, 5), (5, 5), (8, 5)])
+async def test_thread_and_history_match_the_orm_store(store, owner, items, history):
+    thread_id = await _thread_with(owner, items)
+    ctx = RequestContext(user=owner)
+
+    thread = await store.load_thread_for_turn(thread_id, history, ctx)
+    page = await store.load_thread_items(thread_id, None, history, "desc", ctx)
+
+    orm, orm_ctx = DjangoStore(), RequestContext(user=owner)
+    assert thread == await orm.load_thread(thread_id, orm_ctx)
+    expected = await orm.load_thread_items(thread_id, None, history, "desc", orm_ctx)
+    assert [i.id for i in page.data] == [i.id for i in expected.data]
+    assert page.data == expected.data
+    assert (page.has_more, page.after) == (expected.has_more, expected.after)
+
+
+async def test_another_users_or_a_missing_thread_is_not_found(store, owner):
+    thread_id = await _thread_with(owner, 2)
+    stranger = RequestContext(user=await sync_to_async(UserFactory)())
+
+    for ctx, tid in ((stranger, thread_id), (RequestContext(user=owner), "thr_missing")):
+        with pytest.raises(NotFoundError):
+            await store.load_thread_for_turn(tid, 10, ctx)
+        assert ctx.checked_thread is None and ctx.recent_items is None
+
+
+async def test_items_are_upserted_once_with_the_orm_stores_json(store, owner):
+    thread_id = await _thread_with(owner, 0)
+    ctx = RequestContext(user=owner)
+    before = (await Thread.objects.aget(pk=thread_id)).updated_at
+    item = user_message(thread_id, "first\x00 draft")
+
+    await store.add_thread_item(thread_id, item, ctx)
+    item.content[0].text = "final"
+    await store.save_item(thread_id, item, ctx)
+
+    rows = [row async for row in ThreadItem.objects.filter(thread_id=thread_id)]
+    assert [r.item_id for r in rows] == [item.id]
+    loaded = await DjangoStore().load_item(thread_id, item.id, RequestContext(user=owner))
+    assert loaded.content[0].text == "final"
+    assert loaded.created_at == item.created_at.astimezone(datetime.UTC)
+    assert (await Thread.objects.aget(pk=thread_id)).updated_at > before
+
+
+async def test_no_item_lands_in_another_users_thread(store, owner):
+    thread_id = await _thread_with(owner, 0)
+    before = (await Thread.objects.aget(pk=thread_id)).updated_at
+    stranger = RequestContext(user=await sync_to_async(UserFactory)())
+
+    with pytest.raises(NotFoundError):
+        await store.add_thread_item(thread_id, user_message(thread_id, "sneaky"), stranger)
+
+    assert not await ThreadItem.objects.filter(thread_id=thread_id).aexists()
+    assert (await Thread.objects.aget(pk=thread_id)).updated_at == before
+
+
+async def test_a_turn_through_the_view_uses_it(async_client, user, bearer, settings):
+    settings.CHATKIT = {**settings.CHATKIT, "ASYNC_DATABASE": True}
+    assert isinstance(get_server().store, pgstore.AsyncPostgresStore)
+    headers = bearer(user)
+    try:
+        thread_id = (await stream(async_client, ck.create_thread("hello"), headers))[0].thread.id
+        events = await stream(async_client, ck.add_message(thread_id, "add feed the cat"), headers)
+        assert "cat" in ck.assistant_text(events).lower()
+
+        items = [i async for i in ThreadItem.objects.filter(thread_id=thread_id)]
+        types = [i.type for i in items]
+        assert types.count("user_message") == 2 and types.count("assistant_message") >= 2
+    finally:
+        await pgstore.close_pools()
