@@ -72,6 +72,7 @@ DJANGO_OPTIONS = frozenset(
     {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
 )
 
+_conninfos: dict[str, str] = {}
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncConnectionPool]] = (
     weakref.WeakKeyDictionary()
 )
@@ -80,16 +81,21 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncCon
 def conninfo() -> str:
     """The default database's connection string (the test database under tests)."""
     settings = connections["default"].settings_dict
-    options = {k: v for k, v in settings.get("OPTIONS", {}).items() if k not in DJANGO_OPTIONS}
-    return make_conninfo(
-        dbname=settings["NAME"],
-        user=settings.get("USER") or None,
-        password=settings.get("PASSWORD") or None,
-        host=settings.get("HOST") or None,
-        port=str(settings["PORT"]) if settings.get("PORT") else None,
-        options="-c TimeZone=UTC",
-        **options,
-    )
+    # Built once per database name (the test runner renames it; nothing else changes
+    # unless DATABASES does, which clears this).
+    cached = _conninfos.get(settings["NAME"])
+    if cached is None:
+        options = {k: v for k, v in settings.get("OPTIONS", {}).items() if k not in DJANGO_OPTIONS}
+        cached = _conninfos[settings["NAME"]] = make_conninfo(
+            dbname=settings["NAME"],
+            user=settings.get("USER") or None,
+            password=settings.get("PASSWORD") or None,
+            host=settings.get("HOST") or None,
+            port=str(settings["PORT"]) if settings.get("PORT") else None,
+            options="-c TimeZone=UTC",
+            **options,
+        )
+    return cached
 
 
 async def pool() -> AsyncConnectionPool:
@@ -157,3 +163,4 @@ async def _fetch(conn: AsyncConnection, sql: str, params: tuple[Any, ...]) -> li
 def _forget_pools(*, setting: str, **kwargs: Any) -> None:
     if setting == "DATABASES":
         _pools.clear()
+        _conninfos.clear()

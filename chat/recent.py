@@ -20,13 +20,18 @@ class RecentItems:
     thread_id: str
     items: list[ThreadItem]  # newest first, as stored (aware UTC times, thread's id)
     has_more: bool  # older items exist beyond `items`
+    # The first read gets the loaded items themselves (the turn's history: read, not
+    # changed); later reads get copies, as a reader may change what it is given.
+    handed_out: bool = False
 
     def newest(self, limit: int) -> tuple[list[ThreadItem], bool] | None:
-        """The newest `limit` items as copies (callers may change them) and whether
-        more exist; None when the copy holds fewer than asked for and the thread has more."""
+        """The newest `limit` items and whether more exist; None when the copy holds
+        fewer than asked for and the thread has more."""
         if limit > len(self.items) and self.has_more:
             return None
-        data = [item.model_copy(deep=True) for item in self.items[:limit]]
+        held = self.items[:limit]
+        data = [item.model_copy(deep=True) for item in held] if self.handed_out else held
+        self.handed_out = True
         return data, len(self.items) > limit or self.has_more
 
     def written(self, stored: ThreadItem) -> bool:

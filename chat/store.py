@@ -255,8 +255,10 @@ class DjangoStore(Store[RequestContext]):
         # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
-            # Held as loaded: a re-read copies just the items it asks for (above).
-            context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
+            # Held as loaded (already handed out: a re-read gets copies).
+            context.recent_items = RecentItems(
+                thread_id, list(page.data), page.has_more, handed_out=True
+            )
         return page
 
     async def load_thread_for_turn(
