@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.jwt import Claims
 from accounts.models import User
+from config import pg
 from config.db import afirst_or_none, first_or_none
 from config.exceptions import AuthError
 
@@ -71,7 +72,22 @@ def user_from_claims(*, claims: Claims) -> User:
 
 async def auser_from_claims(*, claims: Claims) -> User:
     """Async `user_from_claims`: the common case (known, unchanged, active) is one query."""
-    user = await afirst_or_none(User.objects.filter(better_auth_id=claims.sub))
+    user = await _auser_by_sub(claims.sub)
     if user is not None and user.is_active and not _claims_differ(user, claims):
         return user
     return await sync_to_async(user_from_claims)(claims=claims)
+
+
+# Every chat request looks its user up: on the event loop (config/pg.py) when it can.
+_USER_COLUMNS = [field.column for field in User._meta.concrete_fields]
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+USER_BY_SUB_SQL = (
+    f"SELECT {', '.join(_USER_COLUMNS)} FROM {User._meta.db_table} WHERE better_auth_id = %s"
+)
+
+
+async def _auser_by_sub(sub: str) -> User | None:
+    if not pg.enabled():
+        return await afirst_or_none(User.objects.filter(better_auth_id=sub))
+    row = await pg.fetchone(USER_BY_SUB_SQL, (sub,))
+    return None if row is None else User.from_db("default", _USER_FIELDS, row)

@@ -43,7 +43,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://root@127.0.0.1:5432/bench_todo"
 BENCH_SUB_PREFIX = "bench-"
 
-FULL_LEVELS = {1: 10, 50: 3, 200: 2, 500: 1}  # users -> turns per user
+FULL_LEVELS = {1: 20, 50: 10, 200: 3, 500: 1}  # users -> turns per user
 SMOKE_LEVELS = {1: 3, 5: 2}
 FULL_SOCKETS = {"storm": 500, "open": 2000}  # reconnect storm; open sockets of one user
 SMOKE_SOCKETS = {"storm": 20, "open": 50}
@@ -256,9 +256,7 @@ def profiled(server: Server, out_dir: Path | None) -> Iterator[None]:
         "--format",
         "raw",
     ]
-    # --gil: only the thread holding the GIL is sampled, i.e. Python code on a CPU; a
-    # thread waiting on PostgreSQL or Redis would otherwise count as busy.
-    cmd += ["--output", str(out), "--rate", "200", "--nonblocking", "--gil"]
+    cmd += ["--output", str(out), "--rate", "200", "--nonblocking"]
     spy = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield

@@ -6,8 +6,8 @@ answer. Through the ORM each is a trip to a worker thread (a thread wake-up, GIL
 hand-offs, a connection checked out of Django's pool) plus the ORM's query building,
 and the benchmark priced that at most of our CPU over the in-memory baseline
 (docs/performance.md). Here those three calls go to PostgreSQL with psycopg's async
-connections, one SQL statement each, from a small pool per event loop; psycopg
-prepares them once per connection. Everything else the store does, and every other
+connections, one SQL statement each, from a small pool per event loop (config/pg.py);
+psycopg prepares them once per connection. Everything else the store does, and every other
 part of the app, stays on the ORM, which owns the schema: the SQL below names its
 tables and columns from the models.
 
@@ -18,25 +18,18 @@ thread is NotFoundError), idempotent upserts, aware UTC times, NUL-free JSON.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import weakref
 from typing import Any
 
 from chatkit.store import NotFoundError
 from chatkit.types import Page, ThreadItem, ThreadMetadata
-from django.core.signals import setting_changed
-from django.db import connections
-from django.dispatch import receiver
-from psycopg import AsyncConnection
-from psycopg.conninfo import make_conninfo
-from psycopg_pool import AsyncConnectionPool
 
 from accounts.models import User
 from chat.models import Thread
 from chat.models import ThreadItem as ThreadItemRow
 from chat.store import DjangoStore, item_from_data, item_row_fields, page_of, page_size
 from chat.store import thread_metadata as metadata_of
+from config import pg
 
 THREAD = Thread._meta.db_table
 ITEM = ThreadItemRow._meta.db_table
@@ -67,64 +60,6 @@ ON CONFLICT (thread_id, item_id) DO UPDATE
 SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data
 """
 
-# Django's own entries in OPTIONS; the rest are libpq parameters (sslmode, ...).
-DJANGO_OPTIONS = frozenset(
-    {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
-)
-
-_conninfos: dict[str, str] = {}
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncConnectionPool]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def conninfo() -> str:
-    """The default database's connection string (the test database under tests)."""
-    settings = connections["default"].settings_dict
-    # Built once per database name (the test runner renames it; nothing else changes
-    # unless DATABASES does, which clears this).
-    cached = _conninfos.get(settings["NAME"])
-    if cached is None:
-        options = {k: v for k, v in settings.get("OPTIONS", {}).items() if k not in DJANGO_OPTIONS}
-        cached = _conninfos[settings["NAME"]] = make_conninfo(
-            dbname=settings["NAME"],
-            user=settings.get("USER") or None,
-            password=settings.get("PASSWORD") or None,
-            host=settings.get("HOST") or None,
-            port=str(settings["PORT"]) if settings.get("PORT") else None,
-            options="-c TimeZone=UTC",
-            **options,
-        )
-    return cached
-
-
-async def pool() -> AsyncConnectionPool:
-    """This event loop's pool (opened on first use), sized like Django's."""
-    loop = asyncio.get_running_loop()
-    info = conninfo()
-    held = _pools.get(loop)
-    if held is not None and held[0] == info:
-        return held[1]
-    sizes = connections["default"].settings_dict.get("OPTIONS", {}).get("pool") or {}
-    new = AsyncConnectionPool(
-        info,
-        min_size=1,
-        max_size=int(sizes.get("max_size", 10)) if isinstance(sizes, dict) else 10,
-        timeout=float(sizes.get("timeout", 30)) if isinstance(sizes, dict) else 30.0,
-        kwargs={"autocommit": True},
-        open=False,
-    )
-    _pools[loop] = (info, new)
-    await new.open()
-    return new
-
-
-async def close_pools() -> None:
-    """Close the running loop's pool (tests, shutdown)."""
-    held = _pools.pop(asyncio.get_running_loop(), None)
-    if held is not None:
-        await held[1].close()
-
 
 class AsyncPostgresStore(DjangoStore):
     """DjangoStore whose per-turn calls run on psycopg's async connections."""
@@ -133,8 +68,7 @@ class AsyncPostgresStore(DjangoStore):
         self, thread_id: str, history: int, user: User
     ) -> tuple[ThreadMetadata, Page[ThreadItem]]:
         size = page_size(history)
-        async with (await pool()).connection() as conn:
-            rows = await _fetch(conn, THREAD_AND_ITEMS_SQL, (size + 1, thread_id, user.pk))
+        rows = await pg.fetchall(THREAD_AND_ITEMS_SQL, (size + 1, thread_id, user.pk))
         if not rows:
             raise NotFoundError(f"Thread {thread_id} not found")
         tid, title, created_at, status, domains, metadata, _ = rows[0]
@@ -147,20 +81,6 @@ class AsyncPostgresStore(DjangoStore):
         fields = item_row_fields(thread_id, item)
         params = (thread_id, user.pk, fields["item_id"], fields["type"], fields["created_at"],
                   json.dumps(fields["data"]))  # fmt: skip
-        async with (await pool()).connection() as conn:
-            cursor = await conn.execute(UPSERT_ITEM_SQL, params)
-            if cursor.rowcount == 0:
-                raise NotFoundError(f"Thread {thread_id} not found")
+        if await pg.execute(UPSERT_ITEM_SQL, params) == 0:
+            raise NotFoundError(f"Thread {thread_id} not found")
         return fields["data"]
-
-
-async def _fetch(conn: AsyncConnection, sql: str, params: tuple[Any, ...]) -> list[tuple]:
-    cursor = await conn.execute(sql, params)
-    return await cursor.fetchall()
-
-
-@receiver(setting_changed)
-def _forget_pools(*, setting: str, **kwargs: Any) -> None:
-    if setting == "DATABASES":
-        _pools.clear()
-        _conninfos.clear()

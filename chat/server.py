@@ -44,7 +44,6 @@ from chatkit.types import (
 )
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import connection
 from django.dispatch import receiver
 from django.utils import timezone
 from pydantic import TypeAdapter
@@ -69,6 +68,7 @@ from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.turns import one_turn_at_a_time
 from chat.widgets import CHAT_RETRY, error_card
+from config import pg
 from config.db import run_sync
 from todos.exceptions import TodoNotFound
 
@@ -364,7 +364,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
 
 def make_store() -> DjangoStore:
     """The database store: on PostgreSQL, with a turn's own calls on async connections."""
-    if connection.vendor == "postgresql" and settings.CHATKIT.get("ASYNC_DATABASE", True):
+    if pg.enabled():
         from chat.pgstore import AsyncPostgresStore
 
         return AsyncPostgresStore()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
 
 from accounts.authentication import aauthenticate_jwt
 from accounts.jwt import Claims
 from accounts.models import User
 from accounts.services import auser_from_claims, user_from_claims
 from accounts.tests.factories import UserFactory
+from config import pg
 from config.exceptions import AuthError
 
 ME = "/api/me/"
@@ -174,3 +177,36 @@ async def test_async_provisioning_creates_then_updates():
 
     assert created.pk == updated.pk
     assert (await User.objects.aget(pk=created.pk)).name == "Ada L."
+
+
+@pytest.fixture
+async def async_database(settings):
+    """The chat path's user lookup on psycopg's async connections (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("async connections are PostgreSQL's")
+    settings.CHATKIT = {**settings.CHATKIT, "ASYNC_DATABASE": True}
+    yield
+    await pg.close_pools()
+    await sync_to_async(connections.close_all)()  # the ORM's, from provisioning
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_async_lookup_gives_the_same_user_as_the_orm(async_database):
+    known = await sync_to_async(UserFactory)(better_auth_id="ba_pg_1", email="a@example.com")
+
+    user = await auser_from_claims(claims=_claims(sub="ba_pg_1", email="a@example.com", name=""))
+
+    assert user.pk == known.pk and not user._state.adding
+    orm = await User.objects.aget(pk=known.pk)
+    fields = [f.attname for f in User._meta.concrete_fields]
+    assert [getattr(user, f) for f in fields] == [getattr(orm, f) for f in fields]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_async_lookup_still_refuses_and_provisions(async_database):
+    await sync_to_async(UserFactory)(better_auth_id="ba_pg_off", is_active=False)
+    with pytest.raises(AuthError):
+        await auser_from_claims(claims=_claims(sub="ba_pg_off"))
+
+    created = await auser_from_claims(claims=_claims(sub="ba_pg_new", email="n@example.com"))
+    assert (await User.objects.aget(better_auth_id="ba_pg_new")).pk == created.pk

@@ -21,6 +21,7 @@ from chat.tests import chatkit_client as ck
 from chat.tests.factories import ThreadFactory, assistant_message, user_message
 from chat.tests.test_server import close_db_connections  # noqa: F401 (a fixture)
 from chat.tests.test_views import stream
+from config import pg
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,7 +32,7 @@ pytestmark = [
 @pytest.fixture
 async def store() -> AsyncIterator[pgstore.AsyncPostgresStore]:
     yield pgstore.AsyncPostgresStore()
-    await pgstore.close_pools()
+    await pg.close_pools()
 
 
 @pytest.fixture
@@ -117,4 +118,4 @@ async def test_a_turn_through_the_view_uses_it(async_client, user, bearer, setti
         types = [i.type for i in items]
         assert types.count("user_message") == 2 and types.count("assistant_message") >= 2
     finally:
-        await pgstore.close_pools()
+        await pg.close_pools()

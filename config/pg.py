@@ -1,0 +1,110 @@
+"""psycopg's async connections to the default database, one small pool per event loop.
+
+For the few statements on a chat turn's hot path (chat/pgstore.py, the user lookup in
+accounts/services.py): awaited on the event loop, with no trip to a worker thread and
+no ORM query building. The ORM owns the schema and everything else. On when the
+database is PostgreSQL and `CHATKIT_ASYNC_DATABASE` is on (the default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import connection, connections
+from django.dispatch import receiver
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+# Django's own entries in OPTIONS; the rest are libpq parameters (sslmode, ...).
+DJANGO_OPTIONS = frozenset(
+    {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
+)
+
+_conninfos: dict[str, str] = {}
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncConnectionPool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def conninfo() -> str:
+    """The default database's connection string (the test database under tests)."""
+    db = connections["default"].settings_dict
+    # Built once per database name (the test runner renames it; nothing else changes
+    # unless DATABASES does, which clears this).
+    cached = _conninfos.get(db["NAME"])
+    if cached is None:
+        options = {k: v for k, v in db.get("OPTIONS", {}).items() if k not in DJANGO_OPTIONS}
+        cached = _conninfos[db["NAME"]] = make_conninfo(
+            dbname=db["NAME"],
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            host=db.get("HOST") or None,
+            port=str(db["PORT"]) if db.get("PORT") else None,
+            options="-c TimeZone=UTC",
+            **options,
+        )
+    return cached
+
+
+async def pool() -> AsyncConnectionPool:
+    """This event loop's pool (opened on first use), sized like Django's."""
+    loop = asyncio.get_running_loop()
+    info = conninfo()
+    held = _pools.get(loop)
+    if held is not None and held[0] == info:
+        return held[1]
+    sizes = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
+    sizes = sizes if isinstance(sizes, dict) else {}
+    new = AsyncConnectionPool(
+        info,
+        min_size=1,
+        max_size=int(sizes.get("max_size", 10)),
+        timeout=float(sizes.get("timeout", 30)),
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    _pools[loop] = (info, new)
+    await new.open()
+    return new
+
+
+async def close_pools() -> None:
+    """Close the running loop's pool (tests, shutdown)."""
+    held = _pools.pop(asyncio.get_running_loop(), None)
+    if held is not None:
+        await held[1].close()
+
+
+def enabled() -> bool:
+    """Whether the hot path's statements go through these connections."""
+    return connection.vendor == "postgresql" and bool(settings.CHATKIT.get("ASYNC_DATABASE"))
+
+
+async def fetchall(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    async with (await pool()).connection() as conn:
+        cursor = await conn.execute(sql, params)
+        return await cursor.fetchall()
+
+
+async def fetchone(sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    async with (await pool()).connection() as conn:
+        cursor = await conn.execute(sql, params)
+        return await cursor.fetchone()
+
+
+async def execute(sql: str, params: tuple[Any, ...]) -> int:
+    """Run a statement; the number of rows it touched."""
+    async with (await pool()).connection() as conn:
+        cursor = await conn.execute(sql, params)
+        return cursor.rowcount
+
+
+@receiver(setting_changed)
+def _forget_pools(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DATABASES":
+        _pools.clear()
+        _conninfos.clear()
