@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connection, connections
 from django.dispatch import receiver
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
@@ -23,6 +27,9 @@ from psycopg_pool import AsyncConnectionPool
 DJANGO_OPTIONS = frozenset(
     {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
 )
+
+# How long a retried statement waits for a connection (see _run).
+RETRY_WAIT_SECONDS = 2.0
 
 _conninfos: dict[str, str] = {}
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncConnectionPool]] = (
@@ -85,22 +92,43 @@ def enabled() -> bool:
 
 
 async def fetchall(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    async with (await pool()).connection() as conn:
-        cursor = await conn.execute(sql, params)
-        return await cursor.fetchall()
+    return await _run(sql, params, lambda cursor: cursor.fetchall())
 
 
 async def fetchone(sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    async with (await pool()).connection() as conn:
-        cursor = await conn.execute(sql, params)
-        return await cursor.fetchone()
+    return await _run(sql, params, lambda cursor: cursor.fetchone())
 
 
 async def execute(sql: str, params: tuple[Any, ...]) -> int:
     """Run a statement; the number of rows it touched."""
-    async with (await pool()).connection() as conn:
+    return await _run(sql, params, None)
+
+
+async def _run(
+    sql: str, params: tuple[Any, ...], read: Callable[[AsyncCursor], Awaitable[Any]] | None
+) -> Any:
+    """One statement on a pooled connection. Every caller's statement is safe to run
+    twice (a read, or an idempotent upsert), so one that fails on a dead connection
+    (PostgreSQL restarted since the pool opened it) runs again on a fresh one."""
+    held = await pool()
+    try:
+        return await _on(held.connection(), sql, params, read)
+    except psycopg.OperationalError:
+        # Drop every dead idle connection, then try once more, waiting a short while
+        # at most: while PostgreSQL is still down, this fails fast like the first.
+        await held.check()
+        return await _on(held.connection(timeout=RETRY_WAIT_SECONDS), sql, params, read)
+
+
+async def _on(
+    checkout: AbstractAsyncContextManager[AsyncConnection],
+    sql: str,
+    params: tuple[Any, ...],
+    read: Callable[[AsyncCursor], Awaitable[Any]] | None,
+) -> Any:
+    async with checkout as conn:
         cursor = await conn.execute(sql, params)
-        return cursor.rowcount
+        return cursor.rowcount if read is None else await read(cursor)
 
 
 @receiver(setting_changed)
