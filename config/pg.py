@@ -28,6 +28,9 @@ DJANGO_OPTIONS = frozenset(
     {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
 )
 
+# Statements sent through here, for the benchmark's SQL-per-request count (the ORM's
+# are counted by Django's execute wrappers, these are not).
+statements = 0
 # How long a retried statement waits for a connection (see _run).
 RETRY_WAIT_SECONDS = 2.0
 
@@ -126,7 +129,9 @@ async def _on(
     params: tuple[Any, ...],
     read: Callable[[AsyncCursor], Awaitable[Any]] | None,
 ) -> Any:
+    global statements
     async with checkout as conn:
+        statements += 1
         cursor = await conn.execute(sql, params)
         return cursor.rowcount if read is None else await read(cursor)
 
