@@ -3,12 +3,16 @@ to Channels consumers (behind exact origin matching and authentication)."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-# Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models (get_asgi_application's setup).
+django.setup(set_prefix=False)
+
+from config.fastpath import ChatKitASGIHandler  # noqa: E402
+
+django_asgi_app = ChatKitASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

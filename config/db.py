@@ -15,6 +15,8 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.db.models import QuerySet
 
+from config import pg
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -37,8 +39,17 @@ def _call_then_release(function: Callable[..., T], args: tuple, kwargs: dict) ->
 
 
 async def run_sync(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """`sync_to_async(function)(...)` that hands pooled connections back in the same hop."""
-    return await sync_to_async(_call_then_release)(function, args, kwargs)
+    """`sync_to_async(function)(...)` that hands pooled connections back in the same hop.
+
+    Each call is whole (its own transaction, its connection handed back), so none needs
+    the request's own thread: with the async database on (PostgreSQL, as shipped) calls
+    run on the event loop's shared worker threads, and /chatkit requests get no thread
+    of their own (config/fastpath.py). Otherwise (SQLite, the in-process tests) they run
+    where Django's `sync_to_async` puts them, the request's thread."""
+    shared = pg.enabled()
+    return await sync_to_async(_call_then_release, thread_sensitive=not shared)(
+        function, args, kwargs
+    )
 
 
 def first_or_none(queryset: QuerySet[T]) -> T | None:

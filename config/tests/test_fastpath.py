@@ -3,13 +3,17 @@ middleware is skipped, and an unknown middleware turns the fast path off."""
 
 from __future__ import annotations
 
+import threading
 from http import HTTPStatus
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.core.signals import request_started
+from django.db import connection
 from django.test import AsyncClient
 
 from chat.tests import chatkit_client as ck
-from config.fastpath import ChatKitFastPathMiddleware
+from config.fastpath import ChatKitASGIHandler, ChatKitFastPathMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,3 +71,41 @@ def test_the_shipped_middleware_list_is_fully_known(settings) -> None:
         raise AssertionError
 
     assert ChatKitFastPathMiddleware(get_response).hooks is not None
+
+
+async def _request(app: ChatKitASGIHandler, method: str, path: str) -> int:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+    communicator = ApplicationCommunicator(app, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(timeout=10)
+    while (await communicator.receive_output(timeout=10)).get("more_body"):
+        pass
+    await communicator.wait(timeout=10)
+    return start["status"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="with the async database only")
+async def test_chatkit_requests_get_no_thread_of_their_own(settings) -> None:
+    settings.CHATKIT = {**settings.CHATKIT, "ASYNC_DATABASE": True}
+    threads: list[str] = []
+
+    def record(**kwargs: object) -> None:  # Django's signal hop: on which thread?
+        threads.append(threading.current_thread().name)
+
+    request_started.connect(record)
+    try:
+        app = ChatKitASGIHandler()
+        statuses = [await _request(app, "POST", "/chatkit") for _ in range(2)]
+        statuses += [await _request(app, "GET", "/api/me/") for _ in range(2)]
+    finally:
+        request_started.disconnect(record)
+
+    assert statuses == [HTTPStatus.UNAUTHORIZED] * 4
+    chat_first, chat_second, other_first, other_second = threads
+    assert chat_first == chat_second  # asgiref's one shared sync thread
+    assert other_first != other_second  # elsewhere, Django's new thread per request
