@@ -17,12 +17,13 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import connection, connections
+from django.db import connections
 from django.dispatch import receiver
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
+POSTGRESQL = "django.db.backends.postgresql"
 # Django's own entries in OPTIONS; the rest are libpq parameters (sslmode, ...).
 DJANGO_OPTIONS = frozenset(
     {"pool", "server_side_binding", "isolation_level", "assume_role", "cursor_factory"}
@@ -91,7 +92,10 @@ async def close_pools() -> None:
 
 def enabled() -> bool:
     """Whether the hot path's statements go through these connections."""
-    return connection.vendor == "postgresql" and bool(settings.CHATKIT.get("ASYNC_DATABASE"))
+    # From settings, not `connection.vendor`: that looks the connection up in asgiref's
+    # context-local storage, which costs more than the rest of this check.
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return engine == POSTGRESQL and bool(settings.CHATKIT.get("ASYNC_DATABASE"))
 
 
 async def fetchall(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
