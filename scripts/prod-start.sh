@@ -11,19 +11,21 @@
 # same job. One worker per CPU: a worker is one event loop on one core, and past one
 # core's worth of turns (~30/s on the benchmark machine) latency is queueing.
 #
-# Database connections: each worker keeps its own psycopg pool of up to
-# DATABASE_POOL_SIZE connections (default 20; a stream holds one only while it reads or
-# writes, so 20 serve hundreds of streams). WORKERS x DATABASE_POOL_SIZE must stay below
-# PostgreSQL's max_connections (100 by default) minus its reserved slots, with room left
-# for migrations, admin shells and a second release during a deploy (with the defaults:
-# at most 4 workers): the script checks this before starting and refuses otherwise.
+# Database connections: each worker keeps two psycopg pools of up to DATABASE_POOL_SIZE
+# connections each (default 20): Django's, and the async one for a chat turn's own
+# statements (config/pg.py; one pool when CHATKIT_ASYNC_DATABASE=0). A stream holds a
+# connection only while it reads or writes, so 10-20 serve hundreds of streams.
+# WORKERS x pools x DATABASE_POOL_SIZE must stay below PostgreSQL's max_connections (100
+# by default) minus its reserved slots, with room left for migrations, admin shells and
+# a second release during a deploy (4 workers: DATABASE_POOL_SIZE=10 at most): the
+# script checks this before starting and refuses otherwise.
 #
 # Required environment (the settings refuse to start without them):
 #   DJANGO_SECRET_KEY, BETTER_AUTH_URL, DATABASE_URL (PostgreSQL), DJANGO_ALLOWED_HOSTS
 # and, with more than one worker, REDIS_URL: rate limits, the cache and the websocket
 # channel layer must be shared by all workers.
 # Optional: WEB_CONCURRENCY (workers, default: number of CPUs), DATABASE_POOL_SIZE
-# (per worker, default 20), APP_SERVER, HOST, PORT, LISTEN_BACKLOG, FORWARDED_ALLOW_IPS
+# (per pool and worker, default 20), APP_SERVER, HOST, PORT, LISTEN_BACKLOG, FORWARDED_ALLOW_IPS
 # (see scripts/web-worker.sh).
 set -euo pipefail
 
@@ -51,10 +53,11 @@ fi
 # Warnings fail the start too: a deploy check is only useful when it is clean.
 "$PYTHON" manage.py check --deploy --fail-level WARNING
 "$PYTHON" manage.py migrate --noinput
-# Every worker's pool at its fullest must fit in PostgreSQL's max_connections.
+# Every worker's pools at their fullest must fit in PostgreSQL's max_connections.
 PROD_WORKERS="$WORKERS" "$PYTHON" manage.py shell --no-startup --no-imports --command '
 import os, sys
 from django.db import connection
+from config import pg
 pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
 if connection.vendor == "postgresql" and pool:
     with connection.cursor() as cursor:
@@ -63,11 +66,12 @@ if connection.vendor == "postgresql" and pool:
         cursor.execute("SHOW superuser_reserved_connections")
         limit -= int(cursor.fetchone()[0])
     workers, size = int(os.environ["PROD_WORKERS"]), pool["max_size"]
-    if workers * size >= limit:
+    pools = 2 if pg.enabled() else 1
+    if workers * pools * size >= limit:
         sys.exit(
-            f"prod-start: {workers} workers x DATABASE_POOL_SIZE={size} = {workers * size} "
-            f"connections, but PostgreSQL allows {limit}: lower WEB_CONCURRENCY or "
-            "DATABASE_POOL_SIZE, or raise max_connections"
+            f"prod-start: {workers} workers x {pools} pools x DATABASE_POOL_SIZE={size} = "
+            f"{workers * pools * size} connections, but PostgreSQL allows {limit}: lower "
+            "WEB_CONCURRENCY or DATABASE_POOL_SIZE, or raise max_connections"
         )
 '
 # WhiteNoise serves the collected, hashed and compressed files from every worker.
