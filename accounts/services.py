@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 
 from accounts.jwt import Claims
 from accounts.models import User
 from config import pg
-from config.db import afirst_or_none, first_or_none
+from config.db import afirst_or_none, first_or_none, run_sync
 from config.exceptions import AuthError
 
 
@@ -75,7 +74,8 @@ async def auser_from_claims(*, claims: Claims) -> User:
     user = await _auser_by_sub(claims.sub)
     if user is not None and user.is_active and not _claims_differ(user, claims):
         return user
-    return await sync_to_async(user_from_claims)(claims=claims)
+    # A new or changed user: written through the ORM (config/db.py's worker threads).
+    return await run_sync(user_from_claims, claims=claims)
 
 
 # Every chat request looks its user up: on the event loop (config/pg.py) when it can.

@@ -1,15 +1,16 @@
 """A chat turn's own reads and writes on PostgreSQL, awaited on the event loop.
 
-Every user-message turn makes the same three store calls: the view loads the thread
-with its history (chat/recent.py), then the SDK saves the user's message and the
-answer. Through the ORM each is a trip to a worker thread (a thread wake-up, GIL
-hand-offs, a connection checked out of Django's pool) plus the ORM's query building,
-and the benchmark priced that at most of our CPU over the in-memory baseline
-(docs/performance.md). Here those three calls go to PostgreSQL with psycopg's async
+Every user-message turn makes the same four store calls: the view loads the thread
+(its ownership checked before the stream starts), the SDK saves the user's message,
+the server reads the history (held for the rest of the turn: chat/recent.py), and the
+SDK saves the answer. Through the ORM each is a trip to a worker thread (a thread
+wake-up, GIL hand-offs, a connection checked out of Django's pool) plus the ORM's query
+building, and the benchmark priced that at most of our CPU over the in-memory baseline
+(docs/performance.md). Here those calls go to PostgreSQL with psycopg's async
 connections, one SQL statement each, from a small pool per event loop (config/pg.py);
-psycopg prepares them once per connection. Everything else the store does, and every other
-part of the app, stays on the ORM, which owns the schema: the SQL below names its
-tables and columns from the models.
+psycopg prepares them once per connection. Everything else the store does, and every
+other part of the app, stays on the ORM, which owns the schema: the SQL below takes
+its table names from the models.
 
 Same contract as DjangoStore (chat/store.py): scoped to the user (another user's
 thread is NotFoundError), idempotent upserts, aware UTC times, NUL-free JSON.
@@ -23,6 +24,7 @@ from typing import Any
 
 from chatkit.store import NotFoundError
 from chatkit.types import Page, ThreadItem, ThreadMetadata
+from django.db import connection
 
 from accounts.models import User
 from chat.models import Thread
@@ -31,21 +33,30 @@ from chat.store import DjangoStore, item_from_data, item_row_fields, page_of, pa
 from chat.store import thread_metadata as metadata_of
 from config import pg
 
-THREAD = Thread._meta.db_table
-ITEM = ThreadItemRow._meta.db_table
+_q = connection.ops.quote_name
+THREAD, ITEM = _q(Thread._meta.db_table), _q(ThreadItemRow._meta.db_table)
 
-# The thread (only the owner's) and its newest items, newest first, in one statement:
-# no row at all when the thread isn't the user's; one row with NULL data when empty.
-THREAD_AND_ITEMS_SQL = f"""
-SELECT t.id, t.title, t.created_at, t.status, t.allowed_image_domains, t.metadata, i.data
-FROM {THREAD} t
+# The thread, only when it is the user's.
+THREAD_SQL = f"""
+SELECT id, title, created_at, status, allowed_image_domains, metadata
+FROM {THREAD} WHERE id = %s AND owner_id = %s
+"""
+
+# A page of the thread's items from its start or its end, only when the thread is the
+# user's: no row at all for another user's thread, one row of NULL for an empty one.
+ITEMS_SQL = """
+SELECT i.data FROM {thread} t
 LEFT JOIN LATERAL (
-    SELECT data, created_at, seq FROM {ITEM} WHERE thread_id = t.id
-    ORDER BY created_at DESC, seq DESC LIMIT %s
+    SELECT data, created_at, seq FROM {item} WHERE thread_id = t.id
+    ORDER BY created_at {order}, seq {order} LIMIT %s
 ) i ON true
 WHERE t.id = %s AND t.owner_id = %s
-ORDER BY i.created_at DESC, i.seq DESC
+ORDER BY i.created_at {order}, i.seq {order}
 """
+ITEMS_SQL_BY_ORDER = {
+    order: ITEMS_SQL.format(thread=THREAD, item=ITEM, order=order.upper())
+    for order in ("asc", "desc")
+}
 
 # Bump the owned thread's last activity, then upsert the item under it: nothing is
 # written when the thread isn't the user's. The UPDATE locks the thread row, so the
@@ -64,18 +75,26 @@ SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data
 class AsyncPostgresStore(DjangoStore):
     """DjangoStore whose per-turn calls run on psycopg's async connections."""
 
-    async def _thread_and_items(
-        self, thread_id: str, history: int, user: User
-    ) -> tuple[ThreadMetadata, Page[ThreadItem]]:
-        size = page_size(history)
-        rows = await pg.fetchall(THREAD_AND_ITEMS_SQL, (size + 1, thread_id, user.pk))
+    async def _fetch_thread(self, thread_id: str, user: User) -> ThreadMetadata:
+        row = await pg.fetchone(THREAD_SQL, (thread_id, user.pk))
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        tid, title, created_at, status, domains, metadata = row
+        return metadata_of(id=tid, title=title, created_at=created_at, status=status,
+                           allowed_image_domains=domains, metadata=metadata)  # fmt: skip
+
+    async def _fetch_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, user: User
+    ) -> Page[ThreadItem]:
+        if after is not None or order not in ITEMS_SQL_BY_ORDER:
+            return await super()._fetch_items(thread_id, after, limit, order, user)
+        size = page_size(limit)
+        rows = await pg.fetchall(ITEMS_SQL_BY_ORDER[order], (size + 1, thread_id, user.pk))
         if not rows:
             raise NotFoundError(f"Thread {thread_id} not found")
-        tid, title, created_at, status, domains, metadata, _ = rows[0]
-        thread = metadata_of(id=tid, title=title, created_at=created_at, status=status,
-                             allowed_image_domains=domains, metadata=metadata)  # fmt: skip
-        data = [item_from_data(row[6]) for row in rows[:size] if row[6] is not None]
-        return thread, page_of(data, has_more=len(rows) > size)
+        stored = [row[0] for row in rows if row[0] is not None]
+        data = [item_from_data(row) for row in stored[:size]]
+        return page_of(data, has_more=len(stored) > size)
 
     async def _store_item(self, thread_id: str, item: ThreadItem, user: User) -> dict[str, Any]:
         fields = item_row_fields(thread_id, item)

@@ -1,11 +1,11 @@
 """The newest items of one thread, held by the store for the length of one request.
 
 A user-message turn reads its thread's newest items (the model's history, then the
-SDK's own re-read) and writes a few (the message, tool notes, the answer). The view
-loads them with the thread it checks, in one database trip, and the store keeps
-this copy current through the turn's own writes, so no read goes back to the
-database. A write it can't place for certain (an older item, one whose time moved)
-drops the copy: the next read goes to the database, as it would without it.
+SDK's own re-read) and writes a few (tool notes, the answer). The history is read
+under the turn lock (chat/turns.py), so no other turn writes to the thread while the
+copy is held, and the store keeps it current through the turn's own writes: no read
+goes back to the database. A write it can't place for certain (an older item, one
+whose time moved) drops the copy: the next read goes to the database.
 """
 
 from __future__ import annotations
@@ -20,18 +20,13 @@ class RecentItems:
     thread_id: str
     items: list[ThreadItem]  # newest first, as stored (aware UTC times, thread's id)
     has_more: bool  # older items exist beyond `items`
-    # The first read gets the loaded items themselves (the turn's history: read, not
-    # changed); later reads get copies, as a reader may change what it is given.
-    handed_out: bool = False
 
     def newest(self, limit: int) -> tuple[list[ThreadItem], bool] | None:
-        """The newest `limit` items and whether more exist; None when the copy holds
-        fewer than asked for and the thread has more."""
+        """The newest `limit` items as copies (a reader may change what it is given) and
+        whether more exist; None when the copy holds fewer and the thread has more."""
         if limit > len(self.items) and self.has_more:
             return None
-        held = self.items[:limit]
-        data = [item.model_copy(deep=True) for item in held] if self.handed_out else held
-        self.handed_out = True
+        data = [item.model_copy(deep=True) for item in self.items[:limit]]
         return data, len(self.items) > limit or self.has_more
 
     def written(self, stored: ThreadItem) -> bool:

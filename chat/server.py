@@ -33,7 +33,6 @@ from chatkit.types import (
     ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
-    ThreadsAddUserMessageReq,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     TranscriptionResult,
@@ -189,14 +188,10 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
 
     async def check_thread(self, request: ChatKitReq, context: RequestContext) -> None:
         """Load the request's thread, if it names one: NotFoundError when it isn't the
-        user's. A new message's turn reads the thread's history too: same trip."""
+        user's. (Its history is read later, under the turn lock: a turn that waited
+        for another must see that one's answer.)"""
         thread_id: str | None = getattr(request.params, "thread_id", None)
-        if thread_id is None:
-            return
-        if isinstance(request, ThreadsAddUserMessageReq) and isinstance(self.store, DjangoStore):
-            history = settings.CHATKIT["HISTORY_ITEMS"]
-            await self.store.load_thread_for_turn(thread_id, history, context)
-        else:
+        if thread_id is not None:
             context.checked_thread = await self.store.load_thread(thread_id, context)
 
     async def respond(

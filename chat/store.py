@@ -171,7 +171,10 @@ class DjangoStore(Store[RequestContext]):
         checked = context.checked_thread
         if checked is not None and checked.id == thread_id:
             return checked.model_copy(deep=True)  # the SDK may change it
-        return await run_sync(self._load_thread, thread_id, context.user)
+        return await self._fetch_thread(thread_id, context.user)
+
+    async def _fetch_thread(self, thread_id: str, user: User) -> ThreadMetadata:
+        return await run_sync(self._load_thread, thread_id, user)
 
     def _load_thread(self, thread_id: str, user: User) -> ThreadMetadata:
         row = first_or_none(Thread.objects.for_user(user).filter(pk=thread_id))
@@ -251,37 +254,18 @@ class DjangoStore(Store[RequestContext]):
             held = recent.newest(limit)  # chat/recent.py
             if held is not None:
                 return page_of(held[0], has_more=held[1])
-        page = await run_sync(self._load_thread_items, thread_id, after, limit, order, context.user)
+        page = await self._fetch_items(thread_id, after, limit, order, context.user)
         # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         if newest_first:
-            # Held as loaded (already handed out: a re-read gets copies).
-            context.recent_items = RecentItems(
-                thread_id, list(page.data), page.has_more, handed_out=True
-            )
+            # Held as loaded: a re-read gets copies (chat/recent.py).
+            context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
         return page
 
-    async def load_thread_for_turn(
-        self, thread_id: str, history: int, context: RequestContext
-    ) -> ThreadMetadata:
-        """The thread (checked as the view's) and its newest `history` items (held for
-        the turn's reads, chat/recent.py), in one trip to the database."""
-        thread, page = await self._thread_and_items(thread_id, history, context.user)
-        refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
-        context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
-        context.checked_thread = thread
-        return thread
-
-    async def _thread_and_items(
-        self, thread_id: str, history: int, user: User
-    ) -> tuple[ThreadMetadata, Page[ThreadItem]]:
-        return await run_sync(self._load_thread_and_items, thread_id, history, user)
-
-    def _load_thread_and_items(
-        self, thread_id: str, history: int, user: User
-    ) -> tuple[ThreadMetadata, Page[ThreadItem]]:
-        thread = self._load_thread(thread_id, user)
-        return thread, self._load_thread_items(thread_id, None, history, "desc", user)
+    async def _fetch_items(
+        self, thread_id: str, after: str | None, limit: int, order: str, user: User
+    ) -> Page[ThreadItem]:
+        return await run_sync(self._load_thread_items, thread_id, after, limit, order, user)
 
     def _load_thread_items(
         self, thread_id: str, after: str | None, limit: int, order: str, user: User

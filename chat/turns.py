@@ -100,7 +100,7 @@ class TurnLock:
             return
         self._renewed = time.monotonic()
         try:
-            await async_cache.touch(self.key, LOCK_TTL_SECONDS)
+            await async_cache.touch_if(self.key, self.token, LOCK_TTL_SECONDS)
         except Exception:
             logger.warning("Could not renew a turn lock", exc_info=True)
 

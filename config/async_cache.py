@@ -51,6 +51,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Extend the key's TTL only while it holds our token (a lock we still own).
+_TOUCH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[tuple, aioredis.Redis]] = (
     weakref.WeakKeyDictionary()
 )
@@ -104,12 +110,14 @@ async def add(key: str, value: str, ttl: int) -> bool:
     return bool(await client.set(_key(key), value, nx=True, ex=ttl))
 
 
-async def touch(key: str, ttl: int) -> None:
+async def touch_if(key: str, value: str, ttl: int) -> None:
+    """Give `key` a new TTL if it still holds `value` (atomic with Redis)."""
     client = _redis()
     if client is None:
-        await _django("touch", key, ttl)
+        if await _django("get", key) == value:
+            await _django("touch", key, ttl)
     else:
-        await client.expire(_key(key), ttl)
+        await client.eval(_TOUCH, 1, _key(key), value, ttl)
 
 
 async def delete_if(key: str, value: str) -> None:

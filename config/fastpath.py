@@ -66,6 +66,14 @@ SKIPPED = frozenset(
 )
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+FAST_PATH = "config.fastpath.ChatKitFastPathMiddleware"
+
+
+def fast_path_active() -> bool:
+    """Whether ChatKitFastPathMiddleware serves /chatkit: it is installed and knows every
+    middleware in MIDDLEWARE."""
+    known = INLINE | SKIPPED
+    return FAST_PATH in settings.MIDDLEWARE and all(p in known for p in settings.MIDDLEWARE)
 
 
 def _request_phase(hook: Any, request: HttpRequest) -> HttpResponseBase | None:
@@ -126,10 +134,21 @@ class ChatKitFastPathMiddleware:
 
 
 class ChatKitASGIHandler(ASGIHandler):
-    """Django's ASGI handler; /chatkit skips the per-request thread (module docstring)."""
+    """Django's ASGI handler; /chatkit skips the per-request thread (module docstring),
+    when the fast path serves it: otherwise its sync middleware would all queue on
+    asgiref's one shared thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threadless_chatkit = fast_path_active()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope.get("path") == CHATKIT_PATH and pg.enabled():
+        if (
+            scope["type"] == "http"
+            and scope.get("path") == CHATKIT_PATH
+            and self.threadless_chatkit
+            and pg.enabled()
+        ):
             await self.handle(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

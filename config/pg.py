@@ -21,7 +21,7 @@ from django.db import connections
 from django.dispatch import receiver
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 POSTGRESQL = "django.db.backends.postgresql"
 # Django's own entries in OPTIONS; the rest are libpq parameters (sslmode, ...).
@@ -49,13 +49,16 @@ def conninfo() -> str:
     cached = _conninfos.get(db["NAME"])
     if cached is None:
         options = {k: v for k, v in db.get("OPTIONS", {}).items() if k not in DJANGO_OPTIONS}
+        # Times come back in UTC, as the ORM gives them; keep any libpq `options` given
+        # in DATABASE_URL (search_path, statement_timeout, ...).
+        server_options = " ".join(filter(None, [options.pop("options", None), "-c TimeZone=UTC"]))
         cached = _conninfos[db["NAME"]] = make_conninfo(
             dbname=db["NAME"],
             user=db.get("USER") or None,
             password=db.get("PASSWORD") or None,
             host=db.get("HOST") or None,
             port=str(db["PORT"]) if db.get("PORT") else None,
-            options="-c TimeZone=UTC",
+            options=server_options,
             **options,
         )
     return cached
@@ -84,7 +87,8 @@ async def pool() -> AsyncConnectionPool:
 
 
 async def close_pools() -> None:
-    """Close the running loop's pool (tests, shutdown)."""
+    """Close the running loop's pool. A server's pool lives as long as its process; a
+    script or test that runs its own event loop closes it before the loop ends."""
     held = _pools.pop(asyncio.get_running_loop(), None)
     if held is not None:
         await held[1].close()
@@ -120,11 +124,23 @@ async def _run(
     held = await pool()
     try:
         return await _on(held.connection(), sql, params, read)
-    except psycopg.OperationalError:
+    except psycopg.OperationalError as exc:
+        if not _connection_lost(exc):
+            raise  # a full pool, a timeout, a deadlock: not ours to repeat
         # Drop every dead idle connection, then try once more, waiting a short while
         # at most: while PostgreSQL is still down, this fails fast like the first.
         await held.check()
         return await _on(held.connection(timeout=RETRY_WAIT_SECONDS), sql, params, read)
+
+
+def _connection_lost(exc: psycopg.OperationalError) -> bool:
+    """The server closed or lost this connection (not an error of the statement)."""
+    if isinstance(exc, PoolTimeout):
+        return False
+    state = exc.sqlstate
+    # No SQLSTATE: the socket closed under us. 08: connection exceptions. 57P01-3:
+    # administrator shutdown, crash shutdown, cannot connect now.
+    return state is None or state.startswith("08") or state in {"57P01", "57P02", "57P03"}
 
 
 async def _on(

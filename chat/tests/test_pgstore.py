@@ -49,17 +49,15 @@ async def _thread_with(owner, count: int) -> str:
     return thread.id
 
 
-@pytest.mark.parametrize(("items", "history"), [(0, 5), (3, 5), (5, 5), (8, 5)])
-async def test_thread_and_history_match_the_orm_store(store, owner, items, history):
+@pytest.mark.parametrize("order", ["desc", "asc"])
+@pytest.mark.parametrize(("items", "limit"), [(0, 5), (3, 5), (5, 5), (8, 5), (2, 0)])
+async def test_thread_and_items_match_the_orm_store(store, owner, items, limit, order):
     thread_id = await _thread_with(owner, items)
-    ctx = RequestContext(user=owner)
+    ctx, orm_ctx, orm = RequestContext(user=owner), RequestContext(user=owner), DjangoStore()
 
-    thread = await store.load_thread_for_turn(thread_id, history, ctx)
-    page = await store.load_thread_items(thread_id, None, history, "desc", ctx)
-
-    orm, orm_ctx = DjangoStore(), RequestContext(user=owner)
-    assert thread == await orm.load_thread(thread_id, orm_ctx)
-    expected = await orm.load_thread_items(thread_id, None, history, "desc", orm_ctx)
+    assert await store.load_thread(thread_id, ctx) == await orm.load_thread(thread_id, orm_ctx)
+    page = await store.load_thread_items(thread_id, None, limit, order, ctx)
+    expected = await orm.load_thread_items(thread_id, None, limit, order, orm_ctx)
     assert [i.id for i in page.data] == [i.id for i in expected.data]
     assert page.data == expected.data
     assert (page.has_more, page.after) == (expected.has_more, expected.after)
@@ -71,8 +69,10 @@ async def test_another_users_or_a_missing_thread_is_not_found(store, owner):
 
     for ctx, tid in ((stranger, thread_id), (RequestContext(user=owner), "thr_missing")):
         with pytest.raises(NotFoundError):
-            await store.load_thread_for_turn(tid, 10, ctx)
-        assert ctx.checked_thread is None and ctx.recent_items is None
+            await store.load_thread(tid, ctx)
+        with pytest.raises(NotFoundError):
+            await store.load_thread_items(tid, None, 10, "desc", ctx)
+        assert ctx.recent_items is None
 
 
 async def test_items_are_upserted_once_with_the_orm_stores_json(store, owner):

@@ -196,27 +196,6 @@ async def test_newest_items_are_reread_from_the_request_through_its_writes(store
     assert fresh.data == []
 
 
-async def test_a_turn_reads_its_thread_and_history_in_one_trip(store, ctx, chat_thread):
-    items = [user_message(chat_thread.id, f"m{n}") for n in range(3)]
-    for item in items:
-        await store.add_thread_item(chat_thread.id, item, RequestContext(user=ctx.user))
-
-    thread = await store.load_thread_for_turn(chat_thread.id, 2, ctx)
-    await ThreadItem.objects.filter(thread_id=chat_thread.id).adelete()  # behind its back
-    page = await store.load_thread_items(chat_thread.id, None, 2, "desc", ctx)
-
-    assert thread.id == chat_thread.id and ctx.checked_thread is thread
-    # Served from what the turn's first trip loaded: no second read.
-    assert [i.id for i in page.data] == [items[2].id, items[1].id] and page.has_more
-
-
-async def test_a_turn_on_another_users_thread_is_not_found(store, chat_thread):
-    stranger = RequestContext(user=await sync_to_async(UserFactory)())
-    with pytest.raises(NotFoundError):
-        await store.load_thread_for_turn(chat_thread.id, 2, stranger)
-    assert stranger.recent_items is None
-
-
 async def test_naive_created_at_is_local_time_and_comes_back_aware(store, ctx):
     naive = datetime.datetime.now()  # what ChatKit's server passes
     await store.save_thread(ThreadMetadata(id="thr_naive", created_at=naive), ctx)

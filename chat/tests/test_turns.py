@@ -4,6 +4,7 @@ friendly error, never interleaving; a resent keyed message is not a second turn.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -13,6 +14,7 @@ import pytest
 
 from chat.context import RequestContext
 from chat.models import ThreadItem
+from chat.server import CHATKIT_REQUEST
 from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
 from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
@@ -45,6 +47,10 @@ async def started_turn(server, body: bytes, user, first_chunk: asyncio.Event) ->
     return asyncio.create_task(run())
 
 
+async def _drain(result: Any) -> bytes:
+    return b"".join([chunk async for chunk in result])
+
+
 def texts(items: list[Any]) -> list[tuple[str, str]]:
     return [
         (item.type, "".join(part.text for part in item.content))
@@ -71,6 +77,32 @@ async def test_a_second_turn_that_cannot_wait_ends_with_a_friendly_error(user, s
     await asyncio.wait_for(first, timeout=10)
     items = await stored_items(server, thread_id, user)
     assert "second" not in [text for _, text in texts(items)]
+
+
+async def test_a_turn_that_waited_sends_the_earlier_turns_answer_to_the_model(user, settings):
+    settings.CHATKIT = {**settings.CHATKIT, "TURN_WAIT_SECONDS": 30}
+    release = asyncio.Event()
+    server, model = make_server(
+        [message("Hi.")], text_stream("First ", "answer", hang=release), [message("Second")]
+    )
+    thread_id = (await turn(server, ck.create_thread("hello"), user))[0].thread.id
+    streaming = asyncio.Event()
+    first = await started_turn(server, ck.add_message(thread_id, "first"), user, streaming)
+    await asyncio.wait_for(streaming.wait(), timeout=10)
+
+    # The second request as the view serves it: its thread checked before the stream,
+    # while the first turn still holds the thread.
+    context = RequestContext(user=user)
+    request = CHATKIT_REQUEST.validate_json(ck.add_message(thread_id, "second"))
+    await server.check_thread(request, context)
+    result = await server.process_request(request, context)
+    second = asyncio.create_task(_drain(result))
+    release.set()
+    await asyncio.wait_for(first, timeout=10)
+    await asyncio.wait_for(second, timeout=10)
+
+    sent = json.dumps(model.calls[-1].input)
+    assert "First answer" in sent and "second" in sent
 
 
 async def test_a_second_turn_waits_and_then_follows_the_first(user, settings):

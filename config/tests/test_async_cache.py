@@ -55,9 +55,20 @@ async def test_hits_count_up_within_one_window(backend, key):
     assert all(1 <= left <= 30 for _, left in counts)
 
 
-async def test_touch_keeps_a_key_past_its_first_ttl(backend, key):
+async def test_touch_if_leaves_another_holders_ttl(backend, key):
     await async_cache.add(key, "v", 1)
-    await async_cache.touch(key, 60)
+    await async_cache.touch_if(key, "not v", 60)
+    if backend == "redis":
+        ttl = redis.Redis.from_url("redis://127.0.0.1:6379/0").ttl(async_cache._key(key))
+        assert ttl <= 1
+    else:
+        cache = caches["default"]
+        assert cache._expire_info[cache.make_key(key)] <= time.time() + 1
+
+
+async def test_touch_if_keeps_its_holders_key_past_its_first_ttl(backend, key):
+    await async_cache.add(key, "v", 1)
+    await async_cache.touch_if(key, "v", 60)
     if backend == "redis":
         ttl = redis.Redis.from_url("redis://127.0.0.1:6379/0").ttl(async_cache._key(key))
         assert 1 < ttl <= 60

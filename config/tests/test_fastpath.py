@@ -109,3 +109,11 @@ async def test_chatkit_requests_get_no_thread_of_their_own(settings) -> None:
     chat_first, chat_second, other_first, other_second = threads
     assert chat_first == chat_second  # asgiref's one shared sync thread
     assert other_first != other_second  # elsewhere, Django's new thread per request
+
+
+def test_with_an_unknown_middleware_chatkit_keeps_its_thread(settings) -> None:
+    # The fast path is off then, and /chatkit's sync middleware needs Django's thread.
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.gzip.GZipMiddleware"]
+    assert not ChatKitASGIHandler().threadless_chatkit
+    settings.MIDDLEWARE = settings.MIDDLEWARE[:-1]
+    assert ChatKitASGIHandler().threadless_chatkit

@@ -43,3 +43,26 @@ async def test_an_error_in_the_statement_itself_is_not_retried(pool):
     with pytest.raises(psycopg.errors.UndefinedTable):
         await pg.fetchall("SELECT * FROM no_such_table", ())
     assert await pg.fetchone("SELECT 3", ()) == (3,)
+
+
+@pytest.fixture
+def server_options():
+    """libpq `options` given in DATABASE_URL (dj_database_url puts them in OPTIONS)."""
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    options["options"] = "-c statement_timeout=200"
+    pg._conninfos.clear()
+    yield
+    del options["options"]
+    pg._conninfos.clear()
+
+
+async def test_options_from_database_url_are_kept_beside_utc(server_options, pool):
+    assert await pg.fetchone("SHOW statement_timeout", ()) == ("200ms",)
+    assert await pg.fetchone("SHOW TimeZone", ()) == ("UTC",)
+
+
+async def test_a_statement_timeout_is_not_run_again(server_options, pool):
+    before = pg.statements
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        await pg.fetchone("SELECT pg_sleep(2)", ())
+    assert pg.statements - before == 1
