@@ -33,15 +33,19 @@ from todos.models import Todo
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def started_turn(server, body: bytes, user, first_chunk: asyncio.Event) -> asyncio.Task:
-    """A turn running in the background; `first_chunk` is set once it streams."""
+async def started_turn(
+    server, body: bytes, user, first_chunk: asyncio.Event, until: bytes = b""
+) -> asyncio.Task:
+    """A turn running in the background; `first_chunk` is set once it streams (a chunk
+    holding `until`, when given)."""
     result = await server.process(body, RequestContext(user=user))
 
     async def run() -> list[Any]:
         chunks = []
         async for chunk in result:
             chunks.append(chunk)
-            first_chunk.set()
+            if until in chunk:
+                first_chunk.set()
         return ck.parse_sse(b"".join(chunks))
 
     return asyncio.create_task(run())
@@ -79,16 +83,24 @@ async def test_a_second_turn_that_cannot_wait_ends_with_a_friendly_error(user, s
     assert "second" not in [text for _, text in texts(items)]
 
 
-async def test_a_turn_that_waited_sends_the_earlier_turns_answer_to_the_model(user, settings):
+async def first_turn_streaming(user, settings, second_answer: str) -> tuple[Any, ...]:
+    """A thread whose second turn ("first") has streamed its text and is held until
+    `release` is set; the model then answers the next turn with `second_answer`."""
     settings.CHATKIT = {**settings.CHATKIT, "TURN_WAIT_SECONDS": 30}
     release = asyncio.Event()
     server, model = make_server(
-        [message("Hi.")], text_stream("First ", "answer", hang=release), [message("Second")]
+        [message("Hi.")], text_stream("First ", "answer", hang=release), [message(second_answer)]
     )
     thread_id = (await turn(server, ck.create_thread("hello"), user))[0].thread.id
     streaming = asyncio.Event()
-    first = await started_turn(server, ck.add_message(thread_id, "first"), user, streaming)
+    body = ck.add_message(thread_id, "first")
+    first = await started_turn(server, body, user, streaming, until=b'"answer"')
     await asyncio.wait_for(streaming.wait(), timeout=10)
+    return server, model, thread_id, first, release
+
+
+async def test_a_turn_that_waited_sends_the_earlier_turns_answer_to_the_model(user, settings):
+    server, model, thread_id, first, release = await first_turn_streaming(user, settings, "2nd")
 
     # The second request as the view serves it: its thread checked before the stream,
     # while the first turn still holds the thread.
@@ -106,15 +118,9 @@ async def test_a_turn_that_waited_sends_the_earlier_turns_answer_to_the_model(us
 
 
 async def test_a_second_turn_waits_and_then_follows_the_first(user, settings):
-    settings.CHATKIT = {**settings.CHATKIT, "TURN_WAIT_SECONDS": 30}
-    release = asyncio.Event()
-    server, _ = make_server(
-        [message("Hi.")], text_stream("First ", "answer", hang=release), [message("Second answer")]
+    server, _, thread_id, first, release = await first_turn_streaming(
+        user, settings, "Second answer"
     )
-    thread_id = (await turn(server, ck.create_thread("hello"), user))[0].thread.id
-    streaming = asyncio.Event()
-    first = await started_turn(server, ck.add_message(thread_id, "first"), user, streaming)
-    await asyncio.wait_for(streaming.wait(), timeout=10)
     second = asyncio.create_task(turn(server, ck.add_message(thread_id, "second"), user))
     # Give the second turn time to reach the lock: it must still be waiting there.
     await asyncio.sleep(0.3)
