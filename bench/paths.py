@@ -44,8 +44,9 @@ def fake_openai(delay_ms: int, log_dir: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        from config.tests.servers import stop_process
+
+        stop_process(process)
 
 
 def openai_phase(

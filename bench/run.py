@@ -185,34 +185,19 @@ class Server:
 
 @contextmanager
 def running_server(kind: str, env: dict[str, str], log_dir: Path) -> Iterator[Server]:
+    """One server, started and stopped as the tests start theirs (config/tests/servers.py)."""
+    from config.tests.servers import start_server
+
     port = free_port()
-    log_path = log_dir / f"{kind}-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            server_command(kind, port), cwd=BASE_DIR, env=env, stdout=log, stderr=log
-        )
-    server = Server(kind=kind, url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    started = start_server(
+        env=env, log_dir=log_dir, server=kind, port=port, command=server_command(kind, port),
+        ready_timeout=60,
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{kind} exited:\n{log_path.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} did not become healthy:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield server
+        yield Server(kind=kind, url=started.url, process=started.process,
+                     log_path=started.log_path)  # fmt: skip
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        started.stop()
 
 
 class RssSampler:
