@@ -16,6 +16,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from openai import AsyncOpenAI
 
+from chat.agent_identity import freeze_identity
 from chat.budget import filter_model_input
 from chat.context import RequestContext
 from chat.offline_model import OfflineModel
@@ -42,12 +43,14 @@ You are a concise assistant that manages the user's todo list through your tools
 
 @functools.cache
 def build_agent() -> Agent[AgentContext[RequestContext]]:
-    """The one todo agent (its model is chosen per run, see get_model)."""
-    return Agent[AgentContext[RequestContext]](
+    """The one todo agent (its model is chosen per run, see get_model); never modified."""
+    agent = Agent[AgentContext[RequestContext]](
         name="Todo assistant",
         instructions=INSTRUCTIONS,
         tools=list(TODO_TOOLS),
     )
+    freeze_identity(agent)  # the SDK's per-run signature of it, once (chat/agent_identity.py)
+    return agent
 
 
 @functools.cache
