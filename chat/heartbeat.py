@@ -6,12 +6,13 @@ cut a connection that carries no bytes for that long. Every `interval` seconds o
 silence the stream gets `: keep-alive`, an SSE comment that clients ignore
 (the ChatKit web component, EventSource, our fallback client).
 
-The wrapped stream runs in one pump task that appends to a buffer, so waiting for the
-next chunk can time out without cancelling the producer (the model, the SDK's saves);
-what the producer made while the last write was going out leaves in one write (the
-SDK emits several events at once at the start and end of a turn). Closing the wrapper
-(a client that went away) cancels the pump, which the SDK sees exactly as it would
-have seen the request's own cancellation.
+The wrapped stream runs in one pump task that appends to a buffer, and one timer per
+stream marks a heartbeat due, so silence never cancels the producer (the model, the
+SDK's saves) and a chunk costs no timer of its own; what the producer made while the
+last write was going out leaves in one write (the SDK emits several events at once at
+the start and end of a turn). Closing the wrapper (a client that went away) cancels
+the pump, which the SDK sees exactly as it would have seen the request's own
+cancellation.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ async def with_heartbeat(
         async for chunk in chunks:
             yield chunk
         return
+    loop = asyncio.get_running_loop()
     pending: list[bytes] = []
     ready, drained = asyncio.Event(), asyncio.Event()
     end: list[BaseException | None] = []  # set once the producer is finished
+    last_sent = loop.time()
+    beat_due = False
 
     async def pump() -> None:
         try:
@@ -59,30 +63,45 @@ async def with_heartbeat(
             end.append(None)
         ready.set()
 
+    def check_silence() -> None:
+        # One timer for the whole stream, re-armed for when the silence would reach
+        # `seconds`: a timeout per chunk cost more than the relay itself.
+        nonlocal timer, beat_due
+        due = last_sent + seconds
+        if loop.time() >= due:
+            beat_due = True
+            ready.set()
+            due = loop.time() + seconds
+        timer = loop.call_at(due, check_silence)
+
+    timer = loop.call_at(last_sent + seconds, check_silence)
     task = asyncio.ensure_future(pump())
     try:
         while True:
-            if not pending and not end:
-                try:
-                    async with asyncio.timeout(seconds):
-                        await ready.wait()
-                except TimeoutError:
-                    if task.done() and not end:  # the pump was cancelled elsewhere
-                        raise asyncio.CancelledError from None
-                    yield HEARTBEAT
-                    continue
+            if not pending and not end and not beat_due:
+                await ready.wait()
             ready.clear()
             if pending:
                 # Everything produced since the last send goes out in one write.
                 out = pending[0] if len(pending) == 1 else b"".join(pending)
                 pending.clear()
                 drained.set()
+                beat_due = False
                 yield out
             elif end:
                 if end[0] is not None:
                     raise end[0]
                 return
+            elif beat_due:
+                if task.done():  # the pump was cancelled elsewhere
+                    raise asyncio.CancelledError
+                beat_due = False
+                yield HEARTBEAT
+            else:
+                continue
+            last_sent = loop.time()
     finally:
+        timer.cancel()
         if not task.done():
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any
 
 import openai
 from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming
@@ -60,6 +59,7 @@ from chat.actions import (
 from chat.agent import MAX_TURNS, build_agent, get_run_config
 from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter
+from chat.idle_timeout import with_idle_timeout
 from chat.ledger import TurnLedger, already_applied_notes
 from chat.models import Thread
 from chat.models import ThreadItem as ThreadItemRow
@@ -72,8 +72,6 @@ from config.db import run_sync
 from todos.exceptions import TodoNotFound
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 # Built once: the SDK's `process` builds this adapter on every request (~8 ms CPU).
 CHATKIT_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
@@ -102,22 +100,6 @@ def thread_title(message: UserMessageItem) -> str | None:
         return text
     cut = text[: TITLE_MAX_CHARS - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX_CHARS - 1]
     return cut.rstrip(" ,.;:-") + "…"
-
-
-async def with_idle_timeout(events: AsyncIterator[T], seconds: float) -> AsyncIterator[T]:
-    """Re-yield events, raising TimeoutError when the next one takes too long.
-
-    Only the wait for the producer counts, not the time our consumer spends on
-    an event (saving it, sending it), so a slow client never trips it.
-    """
-    iterator = aiter(events)
-    while True:
-        try:
-            async with asyncio.timeout(seconds):
-                event = await anext(iterator)
-        except StopAsyncIteration:
-            return
-        yield event
 
 
 class PartialMessages:

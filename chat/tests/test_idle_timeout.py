@@ -1,0 +1,76 @@
+"""The idle timeout of a turn's event stream: only the producer's silence counts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from chat.idle_timeout import with_idle_timeout
+
+
+async def spaced(count: int, gap: float) -> AsyncIterator[int]:
+    for index in range(count):
+        await asyncio.sleep(gap)
+        yield index
+
+
+async def silent_after(count: int) -> AsyncIterator[int]:
+    for index in range(count):
+        yield index
+    await asyncio.Event().wait()  # a model that stops answering
+    yield count
+
+
+async def test_events_in_time_all_arrive_even_when_the_stream_outlasts_the_timeout() -> None:
+    # 6 gaps of 0.04 s: the stream takes 0.24 s, each wait far less than 0.1 s.
+    received = [event async for event in with_idle_timeout(spaced(6, 0.04), 0.1)]
+
+    assert received == list(range(6))
+
+
+async def test_a_silent_producer_raises_timeout_error_after_what_came_before() -> None:
+    received: list[int] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    with pytest.raises(TimeoutError):
+        async for event in with_idle_timeout(silent_after(2), 0.05):
+            received.append(event)
+
+    assert received == [0, 1]
+    assert loop.time() - started >= 0.05
+
+
+async def test_a_slow_consumer_never_trips_it() -> None:
+    received = []
+    async for event in with_idle_timeout(spaced(3, 0), 0.05):
+        await asyncio.sleep(0.12)  # our side (saving, sending) takes longer than the limit
+        received.append(event)
+
+    assert received == [0, 1, 2]
+
+
+async def test_someone_elses_cancellation_stays_a_cancellation() -> None:
+    async def consume() -> None:
+        async for _ in with_idle_timeout(silent_after(1), 30):
+            pass
+
+    task = asyncio.create_task(consume())
+    for _ in range(3):  # let it reach the silent wait
+        await asyncio.sleep(0)
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_the_timeout_leaves_the_task_usable() -> None:
+    with pytest.raises(TimeoutError):
+        async for _ in with_idle_timeout(silent_after(0), 0.01):
+            pass
+
+    current = asyncio.current_task()
+    assert current is not None and current.cancelling() == 0
+    await asyncio.sleep(0)  # no cancellation left pending
