@@ -56,5 +56,7 @@ def test_deleting_in_the_admin_removes_bytes_and_chatkit_rows(admin_client, user
     delete_url = reverse("admin:attachments_attachmentfile_delete", args=[second.pk])
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == HTTPStatus.FOUND
 
+    # Rows first: when bytes are left behind, this tells a row that stayed from bytes that did.
+    assert list(AttachmentFile.objects.values_list("pk", flat=True)) == []
+    assert not ChatAttachment.objects.exists()
     assert stored_files(attachments_dir) == []
-    assert not AttachmentFile.objects.exists() and not ChatAttachment.objects.exists()
