@@ -99,7 +99,10 @@ async def with_heartbeat(
                 yield HEARTBEAT
             else:
                 continue
+            # Silence restarts once the write is done; a beat that fell due while a slow
+            # client took its time would only follow bytes that just went out.
             last_sent = loop.time()
+            beat_due = False
     finally:
         timer.cancel()
         if not task.done():

@@ -45,6 +45,7 @@ async def with_idle_timeout(events: AsyncIterator[T], seconds: float) -> AsyncIt
         while True:
             waiting_since = loop.time()
             waiter = asyncio.current_task()
+            already_cancelling = waiter.cancelling() if waiter is not None else 0
             if timer is None:
                 timer = loop.call_at(waiting_since + seconds, check)
             try:
@@ -52,15 +53,18 @@ async def with_idle_timeout(events: AsyncIterator[T], seconds: float) -> AsyncIt
             except StopAsyncIteration:
                 return
             except asyncio.CancelledError:
-                # Ours (the timer fired) unless someone else cancelled the task too.
-                if expired and waiter is not None and waiter.uncancel() == 0:
-                    raise TimeoutError from None
+                # Ours (the timer fired) unless someone else cancelled the task too;
+                # as asyncio.timeout does, our cancellation is taken back either way.
+                if expired and waiter is not None:
+                    expired = False
+                    if waiter.uncancel() <= already_cancelling:
+                        raise TimeoutError from None
                 raise
             finally:
                 waiting_since = None
-            if expired and waiter is not None:  # fired as the event arrived: not a timeout
-                expired = False
-                waiter.uncancel()
+                if expired and waiter is not None:  # fired, but the wait ended otherwise
+                    expired = False
+                    waiter.uncancel()
             yield event
     finally:
         if timer is not None:

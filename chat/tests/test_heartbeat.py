@@ -52,6 +52,33 @@ async def test_a_busy_stream_gets_no_heartbeat_and_keeps_every_byte_in_order() -
     assert b"".join(relayed) == b"".join(f"{n},".encode() for n in range(500))
 
 
+async def test_chunks_closer_than_the_interval_never_get_a_heartbeat() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(15):  # 0.3 s in all, never 0.2 s of silence
+            await asyncio.sleep(0.02)
+            yield f"{n},".encode()
+
+    relayed = [chunk async for chunk in with_heartbeat(chunks(), interval=0.2)]
+
+    assert HEARTBEAT not in relayed
+
+
+async def test_no_heartbeat_right_after_a_slow_write() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"a"
+        await asyncio.sleep(0.55)
+        yield b"b"
+
+    relayed = []
+    async for chunk in with_heartbeat(chunks(), interval=0.2):
+        relayed.append(chunk)
+        if chunk == b"a":
+            await asyncio.sleep(0.5)  # a slow client: the write takes 0.5 s
+
+    # Silence counts from the end of the write: 0.05 s before "b", no heartbeat.
+    assert relayed == [b"a", b"b"]
+
+
 async def test_closing_the_stream_cancels_the_producer() -> None:
     source = Source()
     stream = with_heartbeat(source.chunks(), interval=60)

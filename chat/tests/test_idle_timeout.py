@@ -74,3 +74,20 @@ async def test_the_timeout_leaves_the_task_usable() -> None:
     current = asyncio.current_task()
     assert current is not None and current.cancelling() == 0
     await asyncio.sleep(0)  # no cancellation left pending
+
+
+async def test_a_producer_that_ends_when_cancelled_leaves_no_cancellation_behind() -> None:
+    async def gives_up_quietly() -> AsyncIterator[int]:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return  # ends the stream instead of letting the cancellation out
+        yield 0
+
+    assert [event async for event in with_idle_timeout(gives_up_quietly(), 0.01)] == []
+
+    current = asyncio.current_task()
+    assert current is not None and current.cancelling() == 0
+    with pytest.raises(TimeoutError):  # and the next timeout is still a timeout
+        async for _ in with_idle_timeout(silent_after(0), 0.01):
+            pass
