@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -53,7 +54,7 @@ def test_deleting_in_the_admin_removes_bytes_and_chatkit_rows(admin_client, user
         {"action": "delete_selected", "_selected_action": [first.pk], "post": "yes"},
     )
     assert response.status_code == HTTPStatus.FOUND
-    delete_url = reverse("admin:attachments_attachmentfile_delete", args=[second.pk])
+    delete_url = reverse("admin:attachments_attachmentfile_delete", args=[quote(second.pk)])
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == HTTPStatus.FOUND
 
     # Rows first: when bytes are left behind, this tells a row that stayed from bytes that did.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -71,6 +72,18 @@ def test_filters_by_last_activity_and_staff_owner(admin_client, user):
         assert len(response.context["cl"].result_list) == 1
 
 
+def test_ids_with_admin_escapes_in_them_open_through_quote(admin_client, user):
+    # "_24" is how the admin escapes "$": an id like this one (1 in 50 of uuid4 hex) only
+    # opens through admin's quote(), as the admin's own links do. Two flaky tests did not.
+    thread = ThreadFactory(owner=user, id="thr_2444ae16b49748818b917942056490fb")
+    page = reverse("admin:chat_thread_change", args=[thread.pk])
+
+    assert admin_client.get(page).status_code == HTTPStatus.FOUND  # "$44ae…" is not found
+    quoted = reverse("admin:chat_thread_change", args=[quote(thread.pk)])
+    assert admin_client.get(quoted).status_code == HTTPStatus.OK
+    assert quoted in admin_client.get(CHANGELIST).content.decode()  # the admin's own link
+
+
 def test_change_page_shows_the_conversation_read_only(admin_client, user):
     thread = ThreadFactory(owner=user, title="Milk")
     ThreadItemFactory(thread=thread, text="add buy milk")
@@ -78,7 +91,7 @@ def test_change_page_shows_the_conversation_read_only(admin_client, user):
     ThreadItem.objects.create(thread=thread, **item_row_fields(thread.id, effect))
     ThreadItemFactory(thread=thread, type=ItemType.ASSISTANT_MESSAGE, text="Added <b>buy milk</b>.")
 
-    response = admin_client.get(reverse("admin:chat_thread_change", args=[thread.pk]))
+    response = admin_client.get(reverse("admin:chat_thread_change", args=[quote(thread.pk)]))
 
     assert response.status_code == HTTPStatus.OK
     content = response.content.decode()
@@ -106,7 +119,7 @@ def test_item_admin_is_read_only(admin_client, user):
     listing = admin_client.get(reverse("admin:chat_threaditem_changelist"))
     assert listing.status_code == HTTPStatus.OK
     assert "hello there" in listing.content.decode()
-    detail = admin_client.get(reverse("admin:chat_threaditem_change", args=[item.pk]))
+    detail = admin_client.get(reverse("admin:chat_threaditem_change", args=[quote(item.pk)]))
     assert detail.status_code == HTTPStatus.OK
     # Refused (the project answers 404 rather than 403: see config.errors.handler403).
     adding = admin_client.get(reverse("admin:chat_threaditem_add"))
@@ -124,7 +137,7 @@ def test_change_page_shows_status_as_a_label_and_item_ids_once(admin_client, use
     thread = ThreadFactory(owner=user, status={"type": "locked", "reason": "Too long"})
     item = ThreadItemFactory(thread=thread, text="x" * 500)
 
-    response = admin_client.get(reverse("admin:chat_thread_change", args=[thread.pk]))
+    response = admin_client.get(reverse("admin:chat_thread_change", args=[quote(thread.pk)]))
 
     content = response.content.decode()
     assert "Locked: Too long" in content

@@ -6,6 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import AsyncClient
 from django.urls import reverse
 
@@ -82,7 +83,7 @@ async def test_feedback_is_visible_in_the_admin(async_client, user, bearer, admi
     positive = await admin.get(reverse("admin:chat_feedback_changelist"), {"kind": "positive"})
     assert answer_id not in positive.content.decode()
 
-    on_thread = await admin.get(reverse("admin:chat_thread_change", args=[thread_id]))
+    on_thread = await admin.get(reverse("admin:chat_thread_change", args=[quote(thread_id)]))
     assert on_thread.status_code == HTTPStatus.OK
     content = on_thread.content.decode()
     assert "Negative" in content and answer_id in content
