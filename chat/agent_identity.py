@@ -39,14 +39,13 @@ def _signature(agent: Agent[Any]) -> str:
     return _SDK_SIGNATURE(agent)
 
 
-def freeze_identity(agent: Agent[Any]) -> bool:
+def freeze_identity(agent: Agent[Any]) -> None:
     """Compute `agent`'s signature now and reuse it for every later run.
 
-    Only for an agent that is never modified after this call. Returns whether the
-    SDK has the function this relies on (False: nothing was changed)."""
+    Only for an agent that is never modified after this call. Without the SDK function
+    this relies on, nothing is changed."""
     if _SDK_SIGNATURE is None:
         logger.info("Agents SDK without _agent_identity_signature: identity not cached")
-        return False
+        return
     _frozen[id(agent)] = (agent, _SDK_SIGNATURE(agent))
     sdk_identity._agent_identity_signature = _signature  # type: ignore[attr-defined]
-    return True

@@ -86,7 +86,6 @@ async def with_heartbeat(
                 out = pending[0] if len(pending) == 1 else b"".join(pending)
                 pending.clear()
                 drained.set()
-                beat_due = False
                 yield out
             elif end:
                 if end[0] is not None:
@@ -95,12 +94,11 @@ async def with_heartbeat(
             elif beat_due:
                 if task.done():  # the pump was cancelled elsewhere
                     raise asyncio.CancelledError
-                beat_due = False
                 yield HEARTBEAT
             else:
                 continue
-            # Silence restarts once the write is done; a beat that fell due while a slow
-            # client took its time would only follow bytes that just went out.
+            # Every write ends here: silence restarts once it is done (a beat that fell
+            # due while a slow client took its time would only follow bytes just sent).
             last_sent = loop.time()
             beat_due = False
     finally:
