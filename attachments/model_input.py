@@ -130,6 +130,8 @@ async def user_message_input(
 ) -> Any:
     """The converter's user message, with attachments: images go in with the message
     that sends them (every turn would send them again whole), files' text always."""
+    if not item.attachments:  # most messages: nothing to copy or label
+        return await convert(item, is_last_message)
     earlier = [] if is_last_message else [a for a in item.attachments if a.type == "image"]
     sent = item.model_copy(
         update={"attachments": [a for a in item.attachments if a not in earlier]}

@@ -71,7 +71,7 @@ async def test_the_model_receives_the_image_and_the_text_file(
     thread_id = events[0].thread.id
     await ac.turn(async_client, ck.add_message(thread_id, "thanks"), headers)
     later = [item for item in fake_openai.requests[2].body["input"] if item.get("role") == "user"]
-    assert later[-1]["content"] == [{"type": "input_text", "text": "thanks"}]
+    assert later[-1]["content"] == "thanks"  # no attachments: plain text
     earlier = later[0]["content"]
     assert [part["type"] for part in earlier] == ["input_text"] * 3
     assert earlier[1]["text"] == "Attached file “notes.csv” (text/csv):\nmilk,2\neggs,12\n"

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from chatkit.types import UserMessageTagContent, WidgetItem
+from chatkit.types import AssistantMessageContent, UserMessageTagContent, WidgetItem
 
 from chat.converter import TodoThreadItemConverter, tagged_todo_id
 from chat.models import ThreadItem
 from chat.store import item_row_fields
 from chat.tests import chatkit_client as ck
-from chat.tests.factories import file_attachment, user_message
+from chat.tests.factories import assistant_message, file_attachment, user_message
 from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
     close_db_connections,
     make_server,
@@ -80,6 +80,22 @@ async def test_a_tag_reaches_the_model_as_the_callers_todo_or_an_unknown_one(use
     assert f'todo #{mine.id} "buy milk" (done)' in tags
     assert "unknown todo" in tags
     assert str(theirs.id) not in said + tags
+
+
+async def test_text_messages_reach_the_model_in_the_plain_form():
+    # The SDK deep-copies and walks the input on every run: plain strings, not parts.
+    two_parts = assistant_message("thr_1", "first")
+    two_parts.content.append(AssistantMessageContent(text="second"))
+    items = [user_message("thr_1", "hi"), assistant_message("thr_1", "hello!"), two_parts]
+
+    converted = await TodoThreadItemConverter().to_agent_input(items)
+
+    assert converted[:2] == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello!"},
+    ]
+    # Rare, several parts: the SDK's typed form keeps each of them.
+    assert [part["text"] for part in converted[2]["content"]] == ["first", "second"]
 
 
 async def test_a_widget_reaches_the_model_as_its_copy_text():
