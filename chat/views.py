@@ -42,7 +42,7 @@ from chat.context import RequestContext
 from chat.heartbeat import with_heartbeat
 from chat.limits import check_limits
 from chat.ratelimit import acheck_chat_turn
-from chat.server import CHATKIT_REQUEST, MSG_FAILED, get_server
+from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key
@@ -105,6 +105,28 @@ def parse_request(body: bytes) -> ChatKitReq:
     return parsed
 
 
+async def check_thread_and_rate(
+    server: TodoChatKitServer, parsed: ChatKitReq, context: RequestContext
+) -> None:
+    """The request's thread is the user's (PostgreSQL) and a turn is within the rate
+    limit (Redis). Independent, so awaited together: under load every wait is a trip
+    through a busy event loop before the first token. As with DRF's throttles, which
+    run before the handler, a turn refused by a later check still counts."""
+    checks = []
+    if getattr(parsed.params, "thread_id", None) is not None:
+        checks.append(server.check_thread(parsed, context))
+    if is_streaming_req(parsed):
+        checks.append(acheck_chat_turn(user_id=context.user.pk))
+    if len(checks) < 2:
+        for check in checks:
+            await check
+        return
+    outcomes = await asyncio.gather(*checks, return_exceptions=True)
+    for outcome in outcomes:  # in order: a foreign thread's 404 before a 429
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
 async def _guarded(result: StreamingResult) -> AsyncIterator[bytes]:
     """Relay the SDK's SSE bytes; a failure outside the agent run (the store, the
     database) still ends the stream with a friendly ChatKit error event."""
@@ -135,7 +157,7 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         server = get_server()
         context = RequestContext(user=user, base_url=request.build_absolute_uri("/"))
         # The stream's 200 goes out before the SDK loads the thread: check it here.
-        await server.check_thread(parsed, context)
+        await check_thread_and_rate(server, parsed, context)
         if isinstance(parsed, ThreadsCustomActionReq | ThreadsSyncCustomActionReq):
             # A bad action is a 400 (a foreign or missing item a 404) before any stream.
             await check_action_request(server.store, parsed.params, context)
@@ -143,8 +165,6 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
             await check_retry_request(server.store, parsed, context)  # 404 / 400
         context.idempotency_key = idempotency_key(request, parsed)
         await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
-        if is_streaming_req(parsed):
-            await acheck_chat_turn(user_id=user.pk)
         result = await server.process_request(parsed, context)
     except ApiError as exc:
         return api_error_response(exc)

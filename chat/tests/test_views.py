@@ -247,6 +247,24 @@ async def test_turns_over_the_rate_limit_are_429(async_client, user, other_user,
     assert await ThreadItem.objects.filter(thread_id=thread_id).acount() == 4
 
 
+async def test_a_foreign_thread_is_404_before_the_rate_limit_and_still_counts(
+    async_client, user, other_user, bearer, settings
+):
+    # Checked together (chat/views.py): as with DRF's throttles, every turn asked for
+    # counts, and a thread that isn't yours is 404 whether or not you are over.
+    settings.CHATKIT = {**settings.CHATKIT, "RATE_LIMIT": "2/minute"}
+    theirs, _ = await new_thread(async_client, bearer(other_user), "private")
+    headers = bearer(user)
+
+    for _ in range(3):
+        response = await post(async_client, ck.add_message(theirs, "peek"), headers)
+        assert response.status_code == HTTPStatus.NOT_FOUND
+    response = await post(async_client, ck.create_thread("hi"), headers)
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert not await Thread.objects.filter(owner=user).aexists()
+    assert await ThreadItem.objects.filter(thread_id=theirs).acount() == 2
+
+
 async def test_a_failing_model_ends_the_stream_with_a_friendly_error(
     async_client, user, bearer, settings
 ):
