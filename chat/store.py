@@ -71,7 +71,7 @@ MAX_PAGE_SIZE = 1000
 _pending_writes: set[asyncio.Task[Any]] = set()
 
 
-async def _shielded(write: Coroutine[Any, Any, T]) -> T:
+async def shielded(write: Coroutine[Any, Any, T]) -> T:
     """Run a write to completion even if the awaiting task is cancelled."""
     task = asyncio.ensure_future(write)
     _pending_writes.add(task)
@@ -183,7 +183,7 @@ class DjangoStore(Store[RequestContext]):
         return thread_metadata_from_row(row)
 
     async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
-        await _shielded(run_sync(self._save_thread, thread, context.user))
+        await shielded(run_sync(self._save_thread, thread, context.user))
 
     def _save_thread(self, thread: ThreadMetadata, user: User) -> None:
         fields = {
@@ -236,7 +236,7 @@ class DjangoStore(Store[RequestContext]):
         # Items and attachments go with it (CASCADE); a miss is a no-op.
         context.recent_items = None
         owned = Thread.objects.for_user(context.user).filter(pk=thread_id)
-        await _shielded(run_sync(owned.delete))
+        await shielded(run_sync(owned.delete))
 
     # --- items -------------------------------------------------------------------------
 
@@ -255,12 +255,20 @@ class DjangoStore(Store[RequestContext]):
             if held is not None:
                 return page_of(held[0], has_more=held[1])
         page = await self._fetch_items(thread_id, after, limit, order, context.user)
+        if newest_first:
+            self._hold(thread_id, page, context)
+        else:
+            refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
+        return page
+
+    @staticmethod
+    def _hold(thread_id: str, page: Page[ThreadItem], context: RequestContext) -> RecentItems:
+        """Keep a newest-first page for the rest of the request (chat/recent.py)."""
         # Images' signed preview links expire: hand out fresh ones (attachments/links.py).
         refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
-        if newest_first:
-            # Held as loaded: a re-read gets copies (chat/recent.py).
-            context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
-        return page
+        # Held as loaded: a re-read gets copies.
+        held = context.recent_items = RecentItems(thread_id, list(page.data), page.has_more)
+        return held
 
     async def _fetch_items(
         self, thread_id: str, after: str | None, limit: int, order: str, user: User
@@ -307,7 +315,7 @@ class DjangoStore(Store[RequestContext]):
 
     async def _write_item(self, thread_id: str, item: ThreadItem, context: RequestContext) -> None:
         recent, context.recent_items = context.recent_items, None
-        data = await _shielded(self._store_item(thread_id, item, context.user))
+        data = await shielded(self._store_item(thread_id, item, context.user))
         # The held items take in the item as a read would return it.
         if recent is not None and recent.thread_id == thread_id:
             context.recent_items = recent if recent.written(item_from_data(data)) else None
@@ -350,12 +358,12 @@ class DjangoStore(Store[RequestContext]):
         rows = ThreadItemRow.objects.for_user(context.user).filter(
             thread_id=thread_id, item_id=item_id
         )
-        await _shielded(run_sync(rows.delete))
+        await shielded(run_sync(rows.delete))
 
     # --- attachments -------------------------------------------------------------------
 
     async def save_attachment(self, attachment: AttachmentSchema, context: RequestContext) -> None:
-        await _shielded(run_sync(self._save_attachment, attachment, context.user))
+        await shielded(run_sync(self._save_attachment, attachment, context.user))
 
     def _save_attachment(self, attachment: AttachmentSchema, user: User) -> None:
         thread_id = attachment.thread_id
@@ -385,4 +393,4 @@ class DjangoStore(Store[RequestContext]):
 
     async def delete_attachment(self, attachment_id: str, context: RequestContext) -> None:
         rows = Attachment.objects.for_user(context.user).filter(pk=attachment_id)
-        await _shielded(run_sync(rows.delete))
+        await shielded(run_sync(rows.delete))

@@ -119,3 +119,38 @@ async def test_a_turn_through_the_view_uses_it(async_client, user, bearer, setti
         assert types.count("user_message") == 2 and types.count("assistant_message") >= 2
     finally:
         await pg.close_pools()
+
+
+@pytest.mark.parametrize(("items", "limit"), [(0, 5), (3, 5), (4, 5), (9, 5)])
+async def test_a_user_message_reads_the_history_while_it_is_written(
+    store, owner, settings, items, limit
+):
+    settings.CHATKIT = {**settings.CHATKIT, "HISTORY_ITEMS": limit}
+    thread_id = await _thread_with(owner, items)
+    ctx = RequestContext(user=owner)
+    message = user_message(thread_id, "next")
+
+    await store.add_thread_item(thread_id, message, ctx)
+    statements = pg.statements
+    history = await store.load_thread_items(thread_id, None, limit, "desc", ctx)
+
+    assert pg.statements == statements  # served from what was read beside the write
+    expected = await DjangoStore().load_thread_items(
+        thread_id, None, limit, "desc", RequestContext(user=owner)
+    )
+    assert history.data[0].id == message.id
+    assert history.data == expected.data
+    assert (history.has_more, history.after) == (expected.has_more, expected.after)
+
+
+async def test_a_refused_user_message_holds_nothing(store, owner, caplog):
+    thread_id = await _thread_with(owner, 2)
+    stranger = RequestContext(user=await sync_to_async(UserFactory)())
+
+    with pytest.raises(NotFoundError):
+        await store.add_thread_item(thread_id, user_message(thread_id, "sneaky"), stranger)
+
+    assert stranger.recent_items is None
+    with pytest.raises(NotFoundError):
+        await store.load_thread_items(thread_id, None, 5, "desc", stranger)
+    assert "never retrieved" not in caplog.text
