@@ -21,7 +21,8 @@ from django.db import connections
 from django.dispatch import receiver
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from config.pgpool import LoopPool, PoolTimeout
 
 POSTGRESQL = "django.db.backends.postgresql"
 # Django's own entries in OPTIONS; the rest are libpq parameters (sslmode, ...).
@@ -36,7 +37,7 @@ statements = 0
 RETRY_WAIT_SECONDS = 2.0
 
 _conninfos: dict[str, str] = {}
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, AsyncConnectionPool]] = (
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, LoopPool]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -64,8 +65,8 @@ def conninfo() -> str:
     return cached
 
 
-async def pool() -> AsyncConnectionPool:
-    """This event loop's pool (opened on first use), sized like Django's."""
+def pool() -> LoopPool:
+    """This event loop's pool (config/pgpool.py), sized like Django's."""
     loop = asyncio.get_running_loop()
     info = conninfo()
     held = _pools.get(loop)
@@ -73,16 +74,10 @@ async def pool() -> AsyncConnectionPool:
         return held[1]
     sizes = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
     sizes = sizes if isinstance(sizes, dict) else {}
-    new = AsyncConnectionPool(
-        info,
-        min_size=1,
-        max_size=int(sizes.get("max_size", 10)),
-        timeout=float(sizes.get("timeout", 30)),
-        kwargs={"autocommit": True},
-        open=False,
+    new = LoopPool(
+        info, max_size=int(sizes.get("max_size", 10)), timeout=float(sizes.get("timeout", 30))
     )
     _pools[loop] = (info, new)
-    await new.open()
     return new
 
 
@@ -121,15 +116,15 @@ async def _run(
     """One statement on a pooled connection. Every caller's statement is safe to run
     twice (a read, or an idempotent upsert), so one that fails on a dead connection
     (PostgreSQL restarted since the pool opened it) runs again on a fresh one."""
-    held = await pool()
+    held = pool()
     try:
         return await _on(held.connection(), sql, params, read)
     except psycopg.OperationalError as exc:
         if not _connection_lost(exc):
             raise  # a full pool, a timeout, a deadlock: not ours to repeat
-        # Drop every dead idle connection, then try once more, waiting a short while
-        # at most: while PostgreSQL is still down, this fails fast like the first.
-        await held.check()
+        # Drop the idle connections (as dead as this one), then try once more, waiting
+        # a short while at most: while PostgreSQL is still down, this fails fast too.
+        held.discard_idle()
         return await _on(held.connection(timeout=RETRY_WAIT_SECONDS), sql, params, read)
 
 

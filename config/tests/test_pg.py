@@ -16,8 +16,9 @@ pytestmark = [
 
 @pytest.fixture
 async def pool():
-    held = await pg.pool()
-    await held.wait()  # its first connection is open and idle
+    held = pg.pool()
+    async with held.connection():  # its first connection, open and then idle
+        pass
     yield held
     await pg.close_pools()
 
