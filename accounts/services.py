@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -79,15 +80,20 @@ async def auser_from_claims(*, claims: Claims) -> User:
 
 
 # Every chat request looks its user up: on the event loop (config/pg.py) when it can.
-_USER_COLUMNS = [field.column for field in User._meta.concrete_fields]
 _USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
-USER_BY_SUB_SQL = (
-    f"SELECT {', '.join(_USER_COLUMNS)} FROM {User._meta.db_table} WHERE better_auth_id = %s"
+SELECT_USER_SQL = (
+    f"SELECT {', '.join(field.column for field in User._meta.concrete_fields)} "
+    f"FROM {User._meta.db_table}"
 )
+USER_BY_SUB_SQL = f"{SELECT_USER_SQL} WHERE better_auth_id = %s"
+
+
+def user_from_row(row: tuple[Any, ...] | None) -> User | None:
+    """The User of a row selected with SELECT_USER_SQL, as the ORM would build it."""
+    return None if row is None else User.from_db("default", _USER_FIELDS, row)
 
 
 async def _auser_by_sub(sub: str) -> User | None:
     if not pg.enabled():
         return await afirst_or_none(User.objects.filter(better_auth_id=sub))
-    row = await pg.fetchone(USER_BY_SUB_SQL, (sub,))
-    return None if row is None else User.from_db("default", _USER_FIELDS, row)
+    return user_from_row(await pg.fetchone(USER_BY_SUB_SQL, (sub,)))

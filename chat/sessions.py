@@ -18,6 +18,8 @@ from django.core import signing
 from django.db.models import Exists, QuerySet
 
 from accounts.models import RevokedSession, User
+from accounts.services import SELECT_USER_SQL, user_from_row
+from config import pg
 from config.db import afirst_or_none, first_or_none
 from config.exceptions import AuthError
 
@@ -103,7 +105,26 @@ async def aauthenticate_client_secret(secret: str) -> User:
     return (await aauthenticate_client_secret_claims(secret))[0]
 
 
+# `_owner` in SQL, for the event loop (config/pg.py): every chat request and socket
+# made with a secret checks it.
+OWNER_SQL = f"{SELECT_USER_SQL} WHERE id = %s AND is_active AND secret_generation = %s"
+OWNER_UNREVOKED_SQL = (
+    f"{OWNER_SQL} AND NOT EXISTS (SELECT 1 FROM {RevokedSession._meta.db_table} WHERE sid = %s)"
+)
+
+
+async def _aowner(claims: SecretClaims) -> User | None:
+    if not pg.enabled():
+        return await afirst_or_none(_owner(claims))
+    if claims.sid is None:
+        row = await pg.fetchone(OWNER_SQL, (claims.user_id, claims.generation))
+    else:
+        params = (claims.user_id, claims.generation, claims.sid)
+        row = await pg.fetchone(OWNER_UNREVOKED_SQL, params)
+    return user_from_row(row)
+
+
 async def aauthenticate_client_secret_claims(secret: str) -> tuple[User, SecretClaims]:
     """The user of a valid secret and its claims (for sockets: expiry, session)."""
     claims = client_secret_claims(secret)
-    return _checked(await afirst_or_none(_owner(claims))), claims
+    return _checked(await _aowner(claims)), claims

@@ -4,10 +4,20 @@ import time
 from http import HTTPStatus
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
-from chat.sessions import authenticate_client_secret, mint_client_secret
+from accounts.models import User
+from accounts.revocation import revoke_session, revoke_user_secrets
+from accounts.tests.factories import UserFactory
+from chat.sessions import (
+    aauthenticate_client_secret,
+    authenticate_client_secret,
+    mint_client_secret,
+)
+from config import pg
 from config.exceptions import AuthError
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +172,35 @@ def test_a_secret_is_valid_in_a_subprotocol_and_never_carries_the_session_key(us
     assert re.fullmatch(r"cks_[A-Za-z0-9._-]+", secret)
     session_key = page.cookies[settings.SESSION_COOKIE_NAME].value
     assert session_key not in base64.urlsafe_b64decode(secret[4:].split(".")[0] + "==").decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the event loop's SQL path")
+async def test_on_the_event_loop_a_secret_is_checked_as_the_orm_checks_it(settings):
+    settings.CHATKIT = {**settings.CHATKIT, "ASYNC_DATABASE": True}
+    user, other = await sync_to_async(UserFactory)(), await sync_to_async(UserFactory)()
+    plain, _ = mint_client_secret(user=user)
+    kept, _ = mint_client_secret(user=user, sid="kept-session")
+    revoked, _ = mint_client_secret(user=user, sid="signed-out")
+    theirs, _ = mint_client_secret(user=other)
+    await sync_to_async(revoke_session)(user_id=user.pk, sid="signed-out")
+    await sync_to_async(revoke_user_secrets)(user_id=other.pk)
+    try:
+        for secret, expected in ((plain, user), (kept, user), (revoked, None), (theirs, None)):
+            if expected is None:
+                with pytest.raises(AuthError):
+                    await aauthenticate_client_secret(secret)
+                with pytest.raises(AuthError):
+                    await sync_to_async(authenticate_client_secret)(secret)
+                continue
+            found = await aauthenticate_client_secret(secret)
+            assert found == expected
+            assert [getattr(found, f.attname) for f in User._meta.concrete_fields] == [
+                getattr(expected, f.attname) for f in User._meta.concrete_fields
+            ]
+        user.is_active = False
+        await user.asave(update_fields=["is_active"])
+        with pytest.raises(AuthError):
+            await aauthenticate_client_secret(plain)
+    finally:
+        await pg.close_pools()
