@@ -1,9 +1,10 @@
 """A chat turn's own reads and writes on PostgreSQL, awaited on the event loop.
 
 Every user-message turn makes the same four store calls: the view loads the thread
-(its ownership checked before the stream starts), the SDK saves the user's message,
-the server reads the history (held for the rest of the turn: chat/recent.py), and the
-SDK saves the answer. Through the ORM each is a trip to a worker thread (a thread
+(its ownership checked before the stream starts), the SDK saves the user's message
+while the history is read beside it (held for the rest of the turn: chat/recent.py),
+and the SDK saves the answer; a new thread's first turn also saves the thread (created,
+then titled). Through the ORM each is a trip to a worker thread (a thread
 wake-up, GIL hand-offs, a connection checked out of Django's pool) plus the ORM's query
 building, and the benchmark priced that at most of our CPU over the in-memory baseline
 (docs/performance.md). Here those calls go to PostgreSQL with psycopg's async
@@ -40,6 +41,8 @@ from chat.store import (
     page_of,
     page_size,
     shielded,
+    thread_row_fields,
+    to_aware_utc,
 )
 from chat.store import thread_metadata as metadata_of
 from config import pg
@@ -83,6 +86,23 @@ SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data
 """
 
 
+# Create the thread, or update it when it is the user's: no row is touched when the id
+# is another user's.
+SAVE_THREAD_SQL = f"""
+INSERT INTO {THREAD}
+    (id, owner_id, created_at, title, status, metadata, allowed_image_domains, updated_at)
+VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s)
+ON CONFLICT (id) DO UPDATE
+SET title = EXCLUDED.title, status = EXCLUDED.status, metadata = EXCLUDED.metadata,
+    allowed_image_domains = EXCLUDED.allowed_image_domains, updated_at = EXCLUDED.updated_at
+WHERE {THREAD}.owner_id = EXCLUDED.owner_id
+"""
+
+
+def _jsonb(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)  # None is SQL NULL, as the ORM has it
+
+
 class AsyncPostgresStore(DjangoStore):
     """DjangoStore whose per-turn calls run on psycopg's async connections."""
 
@@ -93,6 +113,14 @@ class AsyncPostgresStore(DjangoStore):
         tid, title, created_at, status, domains, metadata = row
         return metadata_of(id=tid, title=title, created_at=created_at, status=status,
                            allowed_image_domains=domains, metadata=metadata)  # fmt: skip
+
+    async def save_thread(self, thread: ThreadMetadata, context: RequestContext) -> None:
+        f = thread_row_fields(thread)
+        params = (thread.id, context.user.pk, to_aware_utc(thread.created_at), f["title"],
+                  _jsonb(f["status"]), _jsonb(f["metadata"]), _jsonb(f["allowed_image_domains"]),
+                  f["updated_at"])  # fmt: skip
+        if await shielded(pg.execute(SAVE_THREAD_SQL, params)) == 0:
+            raise NotFoundError(f"Thread {thread.id} not found")
 
     async def _fetch_items(
         self, thread_id: str, after: str | None, limit: int, order: str, user: User

@@ -107,6 +107,17 @@ def item_from_data(data: dict[str, Any]) -> ThreadItem:
     return ITEM_ADAPTER.validate_python(data)
 
 
+def thread_row_fields(thread: ThreadMetadata) -> dict[str, Any]:
+    """The `Thread` row columns a save writes (not its id, owner or creation time)."""
+    return {
+        "title": without_nul(thread.title),
+        "status": thread.status.model_dump(mode="json"),
+        "metadata": without_nul(to_jsonable_python(thread.metadata)),
+        "allowed_image_domains": thread.allowed_image_domains,
+        "updated_at": timezone.now(),
+    }
+
+
 def thread_metadata(
     *, id: str, title: str | None, created_at: datetime, status: Any, allowed_image_domains: Any,
     metadata: Any,
@@ -186,13 +197,7 @@ class DjangoStore(Store[RequestContext]):
         await shielded(run_sync(self._save_thread, thread, context.user))
 
     def _save_thread(self, thread: ThreadMetadata, user: User) -> None:
-        fields = {
-            "title": without_nul(thread.title),
-            "status": thread.status.model_dump(mode="json"),
-            "metadata": without_nul(to_jsonable_python(thread.metadata)),
-            "allowed_image_domains": thread.allowed_image_domains,
-            "updated_at": timezone.now(),
-        }
+        fields = thread_row_fields(thread)
         # Update first (the common case: a title change), scoped to the owner so
         # another user's thread with this id is never touched.
         owned = Thread.objects.for_user(user).filter(pk=thread.id)

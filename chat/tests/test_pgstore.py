@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from asgiref.sync import sync_to_async
 from chatkit.store import NotFoundError
+from chatkit.types import ThreadMetadata
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
@@ -154,3 +155,38 @@ async def test_a_refused_user_message_holds_nothing(store, owner, caplog):
     with pytest.raises(NotFoundError):
         await store.load_thread_items(thread_id, None, 5, "desc", stranger)
     assert "never retrieved" not in caplog.text
+
+
+async def test_a_thread_is_created_and_updated_as_the_orm_store_does(store, owner):
+    ctx = RequestContext(user=owner)
+    mine = ThreadMetadata(id="thr_pg", created_at=datetime.datetime.now(), title=None)
+    orm_twin = mine.model_copy(update={"id": "thr_orm"})
+    for saver, thread in ((store, mine), (DjangoStore(), orm_twin)):
+        await saver.save_thread(thread, ctx)
+        thread.title, thread.metadata = "Groceries\x00", {"k": ["v"]}
+        await saver.save_thread(thread, ctx)
+
+    rows = {t.id: t async for t in Thread.objects.filter(id__in=["thr_pg", "thr_orm"])}
+    ours, theirs = rows["thr_pg"], rows["thr_orm"]
+    for field in ("owner_id", "title", "status", "metadata", "allowed_image_domains"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours.title == "Groceries" and ours.allowed_image_domains is None
+    assert ours.created_at == mine.created_at.astimezone(datetime.UTC)
+    assert await store.load_thread("thr_pg", RequestContext(user=owner)) == ThreadMetadata(
+        id="thr_pg", created_at=ours.created_at, title="Groceries", metadata={"k": ["v"]}
+    )
+
+
+async def test_saving_another_users_thread_id_changes_nothing(store, owner):
+    thread_id = await _thread_with(owner, 0)
+    before = await Thread.objects.aget(pk=thread_id)
+    stranger = RequestContext(user=await sync_to_async(UserFactory)())
+    hijack = ThreadMetadata(id=thread_id, created_at=datetime.datetime.now(), title="mine now")
+
+    with pytest.raises(NotFoundError):
+        await store.save_thread(hijack, stranger)
+
+    after = await Thread.objects.aget(pk=thread_id)
+    assert (after.owner_id, after.title, after.updated_at) == (
+        before.owner_id, before.title, before.updated_at
+    )  # fmt: skip
