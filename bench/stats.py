@@ -40,6 +40,17 @@ def summarize_turns(turns: list[dict[str, Any]], elapsed_s: float) -> dict[str, 
             [t["first_text_ms"] for t in ok if t["first_text_ms"] is not None]
         ),
         "turn_ms": distribution([t["total_ms"] for t in ok if t["total_ms"] is not None]),
+        # A user's first turn creates its thread (and meets a cold token): told apart.
+        "first_text_ms_by_turn": {
+            kind: distribution(
+                [
+                    t["first_text_ms"]
+                    for t in ok
+                    if (t["index"] == 0) == first and t["first_text_ms"] is not None
+                ]
+            )
+            for kind, first in (("new_thread", True), ("later", False))
+        },
     }
 
 
