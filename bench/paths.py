@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +61,10 @@ def openai_phase(
     results: dict[str, Any] = {}
     with fake_openai(delay_ms, work) as url:
         openai_env = {**env, "OPENAI_API_KEY": "sk-bench-fake", "OPENAI_BASE_URL": url}
-        for kind in servers:
-            print(f"{kind}: OpenAI client path", flush=True)
-            with running_server(kind, openai_env, work) as server:
-                results[kind] = concurrency_phase(server, users, levels, work)
+        with ExitStack() as stack:
+            running = [stack.enter_context(running_server(k, openai_env, work)) for k in servers]
+            print(f"OpenAI client path, {' and '.join(servers)} level by level", flush=True)
+            results = concurrency_phase(running, users, levels, work)
     return results
 
 
@@ -97,6 +97,7 @@ def nginx_phase(server: Any, users: list[BenchUser], levels: dict[int, int], wor
     nginx = start_nginx(work / "nginx", [port], max_body_bytes=1_048_576)
     try:
         via = NginxProcess(nginx)
-        return {f"{server.kind}+nginx": concurrency_phase(server, users, levels, work, via)}
+        measured = concurrency_phase([server], users, levels, work, via)
+        return {f"{server.kind}+nginx": measured[server.kind]}
     finally:
         nginx.stop()

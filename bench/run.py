@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,21 +310,30 @@ def run_load(
 
 
 def concurrency_phase(
-    server: Server, users: list[BenchUser], levels: dict[int, int], work: Path, via: Any = None
-) -> list[dict[str, Any]]:
-    # Warm-up: imports, caches, JWKS fetch, connection set-up are not what we measure.
-    run_load(server, users[:2], 2, work, ramp_s=0, via=via)
-    results = []
-    for count, turns in levels.items():
+    servers: list[Server],
+    users: list[BenchUser],
+    levels: dict[int, int],
+    work: Path,
+    via: Any = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Each level on every server in turn, the order reversed from one level to the next
+    (A B, B A, ...): this machine's speed drifts by ±15 % over minutes, and servers
+    measured one after the other took that drift into their ratios."""
+    for server in servers:
+        # Warm-up: imports, caches, JWKS fetch, connection set-up are not what we measure.
+        run_load(server, users[:2], 2, work, ramp_s=0, via=via)
+    results: dict[str, list[dict[str, Any]]] = {server.kind: [] for server in servers}
+    for index, (count, turns) in enumerate(levels.items()):
         ramp_s = 0.0 if count == 1 else 0.5
-        summary = run_load(server, users[:count], turns, work, ramp_s=ramp_s, via=via)
-        print(
-            f"  {server.kind} N={count}: {summary['ok']}/{summary['turns']} ok, "
-            f"p95 text {summary['first_text_ms']['p95']} ms, "
-            f"cpu/turn {summary['server']['cpu_ms_per_turn']} ms",
-            flush=True,
-        )
-        results.append(summary)
+        for server in servers if index % 2 == 0 else servers[::-1]:
+            summary = run_load(server, users[:count], turns, work, ramp_s=ramp_s, via=via)
+            print(
+                f"  {server.kind} N={count}: {summary['ok']}/{summary['turns']} ok, "
+                f"p95 text {summary['first_text_ms']['p95']} ms, "
+                f"cpu/turn {summary['server']['cpu_ms_per_turn']} ms",
+                flush=True,
+            )
+            results[server.kind].append(summary)
     return results
 
 
@@ -659,18 +668,25 @@ def run_bench(
 
     with jwks_server(jwks_port):
         users = create_users(max(max(levels), args.socket_sizes["storm"]), "load")
-        for kind in servers:
-            print(f"{kind}: concurrency", flush=True)
-            with running_server(kind, server_env, work) as server:
-                with profiled(server, args.py_spy):
-                    results["concurrency"][kind] = concurrency_phase(server, users, levels, work)
-                if kind != "baseline" and not args.skip_sockets:
-                    results["sockets"][kind] = sockets_phase(server, users, args.socket_sizes, work)
-                if kind == "uvicorn" and not args.skip_nginx:
-                    nginx_levels = paths.SMOKE_LEVELS if args.smoke else paths.NGINX_LEVELS
-                    results["nginx"] = paths.nginx_phase(server, users, nginx_levels, work)
+        with ExitStack() as stack:
+            running = [stack.enter_context(running_server(k, server_env, work)) for k in servers]
+            print(f"concurrency, {' and '.join(servers)} level by level", flush=True)
+            with ExitStack() as spies:
+                for server in running:
+                    spies.enter_context(profiled(server, args.py_spy))
+                results["concurrency"] = concurrency_phase(running, users, levels, work)
             # What is measured so far survives a run cut short.
             (args.out / "partial.json").write_text(json.dumps(results, indent=2, default=str))
+            for server in running:
+                if server.kind != "baseline" and not args.skip_sockets:
+                    print(f"{server.kind}: sockets", flush=True)
+                    results["sockets"][server.kind] = sockets_phase(
+                        server, users, args.socket_sizes, work
+                    )
+                if server.kind == "uvicorn" and not args.skip_nginx:
+                    nginx_levels = paths.SMOKE_LEVELS if args.smoke else paths.NGINX_LEVELS
+                    results["nginx"] = paths.nginx_phase(server, users, nginx_levels, work)
+                (args.out / "partial.json").write_text(json.dumps(results, indent=2, default=str))
 
         if not args.skip_openai:
             kinds = [k for k in ("uvicorn", "baseline") if k in servers]
