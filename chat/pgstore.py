@@ -34,17 +34,9 @@ from accounts.models import User
 from chat.context import RequestContext
 from chat.models import Thread
 from chat.models import ThreadItem as ThreadItemRow
-from chat.store import (
-    DjangoStore,
-    item_from_data,
-    item_row_fields,
-    page_of,
-    page_size,
-    shielded,
-    thread_row_fields,
-    to_aware_utc,
-)
-from chat.store import thread_metadata as metadata_of
+from chat.rows import item_from_data, item_row_fields, thread_row_fields, to_aware_utc
+from chat.rows import thread_metadata as metadata_of
+from chat.store import DjangoStore, page_of, page_size, shielded
 from config import pg
 
 _q = connection.ops.quote_name

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from chatkit.types import ThreadItem
 
+from chat.rows import fresh_copy
+
 
 @dataclass
 class RecentItems:
@@ -26,7 +28,7 @@ class RecentItems:
         whether more exist; None when the copy holds fewer and the thread has more."""
         if limit > len(self.items) and self.has_more:
             return None
-        data = [item.model_copy(deep=True) for item in self.items[:limit]]
+        data = [fresh_copy(item) for item in self.items[:limit]]
         return data, len(self.items) > limit or self.has_more
 
     def written(self, stored: ThreadItem) -> bool:

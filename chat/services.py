@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.models import Feedback, ItemType, Thread, ThreadItem
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 from todos.models import Todo
 from todos.services import todo_create
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from chatkit.store import NotFoundError, Store, StoreItemType
@@ -35,7 +34,6 @@ from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 from pydantic import TypeAdapter
-from pydantic_core import to_jsonable_python
 
 from accounts.models import User
 from attachments.links import refresh_previews
@@ -43,12 +41,17 @@ from chat.context import RequestContext
 from chat.models import Attachment, Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
 from chat.recent import RecentItems
-from chat.text import without_nul
+from chat.rows import (
+    item_from_data,
+    item_row_fields,
+    thread_metadata_from_row,
+    thread_row_fields,
+    to_aware_utc,
+)
 from config.db import afirst_or_none, first_or_none, run_sync
 
 T = TypeVar("T")
 
-ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
 ATTACHMENT_ADAPTER: TypeAdapter[AttachmentSchema] = TypeAdapter(AttachmentSchema)
 
 # The SDK's id prefixes, with full uuid4 hex (the SDK's default keeps only 8 digits).
@@ -83,63 +86,6 @@ async def wait_for_pending_writes() -> None:
     """Wait until every shielded write has finished (used after a cancellation)."""
     while _pending_writes:
         await asyncio.gather(*_pending_writes, return_exceptions=True)
-
-
-def to_aware_utc(value: datetime) -> datetime:
-    """ChatKit stamps items with a naive `datetime.now()`: read it as local time."""
-    # A naive datetime's astimezone() interprets it in the process's local zone.
-    return value.astimezone(UTC)
-
-
-def item_row_fields(thread_id: str, item: ThreadItem) -> dict[str, Any]:
-    """The `ThreadItem` row columns for a ChatKit item (created_at made aware UTC)."""
-    created_at = to_aware_utc(item.created_at)
-    normalized = item.model_copy(update={"created_at": created_at, "thread_id": thread_id})
-    return {
-        "item_id": item.id,
-        "type": item.type,
-        "created_at": created_at,
-        "data": without_nul(normalized.model_dump(mode="json")),
-    }
-
-
-def item_from_data(data: dict[str, Any]) -> ThreadItem:
-    return ITEM_ADAPTER.validate_python(data)
-
-
-def thread_row_fields(thread: ThreadMetadata) -> dict[str, Any]:
-    """The `Thread` row columns a save writes (not its id, owner or creation time)."""
-    return {
-        "title": without_nul(thread.title),
-        "status": thread.status.model_dump(mode="json"),
-        "metadata": without_nul(to_jsonable_python(thread.metadata)),
-        "allowed_image_domains": thread.allowed_image_domains,
-        "updated_at": timezone.now(),
-    }
-
-
-def thread_metadata(
-    *, id: str, title: str | None, created_at: datetime, status: Any, allowed_image_domains: Any,
-    metadata: Any,
-) -> ThreadMetadata:  # fmt: skip
-    """ChatKit's ThreadMetadata from a `Thread` row's columns."""
-    return ThreadMetadata.model_validate(
-        {
-            "id": id,
-            "title": title,
-            "created_at": created_at,
-            "status": status or {"type": "active"},
-            "allowed_image_domains": allowed_image_domains,
-            "metadata": metadata or {},
-        }
-    )
-
-
-def thread_metadata_from_row(row: Thread) -> ThreadMetadata:
-    return thread_metadata(
-        id=row.id, title=row.title, created_at=row.created_at, status=row.status,
-        allowed_image_domains=row.allowed_image_domains, metadata=row.metadata,
-    )  # fmt: skip
 
 
 def page_of(data: list[T], *, has_more: bool) -> Page[T]:

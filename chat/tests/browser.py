@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from chat.models import Thread, ThreadItem
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 from chat.tests.factories import ThreadFactory, assistant_message, user_message
 from config.tests.servers import BASE_DIR, ServerProcess, free_port
 from todos.models import Todo

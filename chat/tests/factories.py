@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from chat.models import Attachment, ItemType, Thread, ThreadItem, new_thread_id
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 
 # --- ChatKit items -------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from chat.admin import status_label
 from chat.models import ItemType, ThreadItem
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 from chat.tests.factories import ThreadFactory, ThreadItemFactory, hidden_context
 
 pytestmark = pytest.mark.django_db

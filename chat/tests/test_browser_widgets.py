@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Route, expect
 
 from accounts.models import User
 from chat.models import Thread, ThreadItem
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 from chat.tests.browser import (
     ConsoleErrors,
     conversation,

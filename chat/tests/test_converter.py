@@ -11,7 +11,7 @@ from chatkit.types import AssistantMessageContent, UserMessageTagContent, Widget
 
 from chat.converter import TodoThreadItemConverter, tagged_todo_id
 from chat.models import ThreadItem
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import assistant_message, file_attachment, user_message
 from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)

@@ -18,7 +18,7 @@ from chatkit.types import (
 from django.db import IntegrityError, transaction
 
 from chat.models import Attachment, ItemType, Thread, ThreadItem, item_text
-from chat.store import item_row_fields
+from chat.rows import item_row_fields
 from chat.tests.factories import (
     AttachmentFactory,
     ThreadFactory,

@@ -47,8 +47,11 @@ def test_more_than_held_is_not_answered_when_the_thread_has_more():
     assert RecentItems("thr_1", list(held.items), has_more=False).newest(3) is not None
 
 
-def test_items_handed_out_are_copies():
+def test_items_handed_out_are_copies_all_the_way_down():
     held = _held()
     data, _ = held.newest(1)
+    assert data[0] == held.items[0]
+    data[0].content[0].text = "changed inside"
+    assert held.items[0].content[0].text == "b"
     data[0].content = []
     assert held.items[0].content != []

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.context import RequestContext
 from chat.models import ThreadItem
+from chat.rows import item_row_fields
 from chat.server import get_server
-from chat.store import item_row_fields
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import ThreadFactory, assistant_message, user_message
 

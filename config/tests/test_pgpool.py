@@ -38,8 +38,9 @@ async def _pid(pool: LoopPool) -> int:
 
 
 async def _waiting(pool: LoopPool, count: int) -> None:
-    while sum(not w.done() for w in pool._waiters) < count:
-        await asyncio.sleep(0)
+    """Let the tasks just created take their first step: a caller queues at once."""
+    await asyncio.sleep(0)
+    assert sum(not w.done() for w in pool._waiters) == count
 
 
 async def test_an_idle_connection_is_used_again(make_pool):
