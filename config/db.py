@@ -8,8 +8,6 @@ pool (PostgreSQL), code that awaits the model hands its connection back first.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -33,24 +31,10 @@ def _release() -> None:
             connection.close()  # back to the pool, not a real disconnect
 
 
-# The event loop that handed the current worker thread its call (see `calling_loop`).
-_caller = threading.local()
-
-
-def calling_loop() -> asyncio.AbstractEventLoop | None:
-    """In a call made through `run_sync`: the event loop awaiting it (else None), so the
-    call can hand the loop work it need not wait for (config/broadcast.py)."""
-    return getattr(_caller, "loop", None)
-
-
-def _call_then_release(
-    loop: asyncio.AbstractEventLoop, function: Callable[..., T], args: tuple, kwargs: dict
-) -> T:
-    _caller.loop = loop
+def _call_then_release(function: Callable[..., T], args: tuple, kwargs: dict) -> T:
     try:
         return function(*args, **kwargs)
     finally:
-        _caller.loop = None
         _release()
 
 
@@ -64,7 +48,7 @@ async def run_sync(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) 
     where Django's `sync_to_async` puts them, the request's thread."""
     shared = pg.enabled()
     return await sync_to_async(_call_then_release, thread_sensitive=not shared)(
-        asyncio.get_running_loop(), function, args, kwargs
+        function, args, kwargs
     )
 
 
