@@ -24,7 +24,6 @@ import asyncio
 import json
 from typing import Any
 
-import psycopg
 from chatkit.store import NotFoundError
 from chatkit.types import Page, ThreadItem, ThreadMetadata, UserMessageItem
 from django.conf import settings
@@ -95,6 +94,11 @@ def _jsonb(value: Any) -> str | None:
     return None if value is None else json.dumps(value)  # None is SQL NULL, as the ORM has it
 
 
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class AsyncPostgresStore(DjangoStore):
     """DjangoStore whose per-turn calls run on psycopg's async connections."""
 
@@ -138,6 +142,8 @@ class AsyncPostgresStore(DjangoStore):
         limit = settings.CHATKIT["HISTORY_ITEMS"]
         user = context.user
         read = asyncio.ensure_future(self._fetch_items(thread_id, None, limit, "desc", user))
+        # Whatever happens to the write, the read's own failure is never left unretrieved.
+        read.add_done_callback(_retrieved)
         try:
             data = await shielded(self._store_item(thread_id, item, user))
         except BaseException:
@@ -145,7 +151,7 @@ class AsyncPostgresStore(DjangoStore):
             raise
         try:
             page = await read
-        except (NotFoundError, psycopg.Error):  # the turn's own read meets it again
+        except Exception:  # noqa: BLE001 - the turn's own read meets (and reports) it again
             return
         # The read ran beside the write: it may or may not hold the message. The turn
         # lock keeps other writers out, so placing the message completes it either way.
