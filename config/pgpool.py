@@ -10,14 +10,18 @@ between two of its lines unless they await, so a list of idle connections and a 
 of waiting futures are enough.
 
 What it keeps of psycopg_pool's contract: at most `max_size` connections, opened on
-demand; a caller waits up to `timeout` for one (`PoolTimeout`); a connection returned in
-any state but idle (a statement cancelled half way, a lost server) is closed, never
-handed out again, and its place goes to the next waiter.
+demand; a caller waits up to `timeout` for one, opening included (`PoolTimeout`); a
+connection returned in any state but idle (a transaction left open, a lost server) is
+closed, never handed out again, and its place goes to the next waiter; connections are
+replaced after about an hour and closed after ten idle minutes, as psycopg_pool's
+defaults do (a worker gives back what a burst opened, and no connection outlives what
+a firewall or a proxy in between would allow).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,9 +30,12 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 
+MAX_LIFETIME_SECONDS = 3600.0
+MAX_IDLE_SECONDS = 600.0
+
 
 class PoolTimeout(psycopg.OperationalError):
-    """No connection became free in time (or the pool was closed)."""
+    """No connection became free, or could be opened, in time (or the pool is closed)."""
 
 
 class LoopPool:
@@ -38,7 +45,9 @@ class LoopPool:
         self.conninfo = conninfo
         self.max_size = max_size
         self.timeout = timeout
-        self._idle: list[AsyncConnection] = []
+        # Idle connections, each with the loop time it went idle; the newest last.
+        self._idle: list[tuple[AsyncConnection, float]] = []
+        self._expires: dict[AsyncConnection, float] = {}
         # A waiter gets a connection, or None: "a place is free, open one".
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._size = 0  # connections open, being opened, or promised to a waiter
@@ -56,18 +65,23 @@ class LoopPool:
     async def _acquire(self, timeout: float) -> AsyncConnection:
         if self._closed:
             raise PoolTimeout("the connection pool is closed")
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._idle and now - self._idle[0][1] > MAX_IDLE_SECONDS:
+            self._discard(self._idle.pop(0)[0])  # the longest idle first
         if self._idle:
-            return self._idle.pop()  # the most recently used: warm, and the rest can age
+            return self._idle.pop()[0]  # the most recently used: warm, and the rest can age
+        deadline = now + timeout
         if self._size < self.max_size:
             self._size += 1
-            return await self._open()
-        waiter: asyncio.Future[AsyncConnection | None] = asyncio.get_running_loop().create_future()
+            return await self._open(deadline)
+        waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout_at(deadline):
                 conn = await waiter
         except BaseException as exc:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # Handed a connection (or a place) just as this caller gave up.
                 self._give_back(waiter.result())
             else:
@@ -75,16 +89,23 @@ class LoopPool:
             if isinstance(exc, TimeoutError):
                 raise PoolTimeout(f"no database connection free after {timeout:.1f} s") from None
             raise
-        return conn if conn is not None else await self._open()
+        return conn if conn is not None else await self._open(deadline)
 
-    async def _open(self) -> AsyncConnection:
-        """A new connection, in a place already counted in `_size`."""
+    async def _open(self, deadline: float) -> AsyncConnection:
+        """A new connection, in a place already counted in `_size`, by `deadline`."""
         try:
-            return await AsyncConnection.connect(self.conninfo, autocommit=True)
-        except BaseException:
+            async with asyncio.timeout_at(deadline):
+                conn = await AsyncConnection.connect(self.conninfo, autocommit=True)
+        except BaseException as exc:
             self._size -= 1
             self._pass_place()
+            if isinstance(exc, TimeoutError):
+                raise PoolTimeout("no database connection could be opened in time") from None
             raise
+        # Spread over the last tenth, so a burst's connections are not replaced at once.
+        lifetime = MAX_LIFETIME_SECONDS * random.uniform(0.9, 1.0)
+        self._expires[conn] = asyncio.get_running_loop().time() + lifetime
+        return conn
 
     def _give_back(self, conn: AsyncConnection | None) -> None:
         if conn is None:
@@ -94,8 +115,14 @@ class LoopPool:
             self._release(conn)
 
     def _release(self, conn: AsyncConnection) -> None:
-        if self._closed or conn.closed or conn.pgconn.transaction_status != TransactionStatus.IDLE:
-            # Cancelled mid-statement, lost, or the pool is closing: never reused.
+        now = asyncio.get_running_loop().time()
+        if (
+            self._closed
+            or conn.closed
+            or conn.pgconn.transaction_status != TransactionStatus.IDLE
+            or now > self._expires.get(conn, 0.0)
+        ):
+            # Left in a transaction or mid-statement, lost, old, or the pool is closing.
             self._discard(conn)
             return
         while self._waiters:
@@ -103,9 +130,10 @@ class LoopPool:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
-        self._idle.append(conn)
+        self._idle.append((conn, now))
 
     def _discard(self, conn: AsyncConnection) -> None:
+        self._expires.pop(conn, None)
         self._size -= 1
         task = asyncio.ensure_future(conn.close())
         self._closing.add(task)
@@ -125,7 +153,7 @@ class LoopPool:
         """Close every idle connection (after one was found dead: PostgreSQL restarted,
         so the others are dead too); new ones open on demand."""
         idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             self._discard(conn)
 
     async def close(self) -> None:

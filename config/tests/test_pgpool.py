@@ -5,12 +5,13 @@ connection never handed out again) on a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import psycopg
 import pytest
 from django.db import connection
 
-from config import pg
+from config import pg, pgpool
 from config.pgpool import LoopPool, PoolTimeout
 
 pytestmark = [
@@ -73,9 +74,7 @@ async def test_a_caller_that_waits_too_long_gets_pool_timeout(make_pool):
     assert await _pid(pool)  # the pool still serves once the connection is back
 
 
-async def test_a_connection_cancelled_mid_statement_is_closed_and_its_place_passed_on(
-    make_pool,
-):
+async def test_a_statement_cancelled_half_way_frees_the_connection_for_the_next(make_pool):
     pool = make_pool(max_size=1)
     started = asyncio.Event()
 
@@ -86,19 +85,61 @@ async def test_a_connection_cancelled_mid_statement_is_closed_and_its_place_pass
 
     task = asyncio.create_task(slow())
     await started.wait()
-    used = pool._idle[:]  # nothing idle: the one connection is busy
     waiter = asyncio.create_task(_pid(pool))
     await _waiting(pool, 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert used == []
-    pid = await waiter  # a fresh connection in the freed place
+    # psycopg cancels the statement on the server: the waiter is served at once.
+    assert await asyncio.wait_for(waiter, 5)
     assert pool._size == 1
+
+
+async def test_a_connection_left_in_a_transaction_is_closed_not_reused(make_pool):
+    pool = make_pool(max_size=1)
     async with pool.connection() as conn:
-        assert conn.info.backend_pid == pid
-        assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)
+        await conn.execute("BEGIN")
+        pid = conn.info.backend_pid
+    await asyncio.gather(*pool._closing)
+
+    assert conn.closed
+    assert await _pid(pool) != pid
+    assert pool._size == 1
+
+
+async def test_a_long_idle_connection_is_closed(make_pool, monkeypatch):
+    pool = make_pool(max_size=2)
+    first = await _pid(pool)
+    monkeypatch.setattr(pgpool, "MAX_IDLE_SECONDS", -1.0)  # everything idle is too idle
+
+    assert await _pid(pool) != first
+    await asyncio.gather(*pool._closing)
+    assert pool._size == 1
+
+
+async def test_an_old_connection_is_replaced(make_pool, monkeypatch):
+    pool = make_pool(max_size=2)
+    monkeypatch.setattr(pgpool, "MAX_LIFETIME_SECONDS", 0.0)  # old as soon as it is used
+
+    first = await _pid(pool)
+    assert pool._idle == [] and pool._size == 0
+    assert await _pid(pool) != first
+
+
+async def test_opening_a_connection_counts_against_the_timeout(make_pool):
+    silent = socket.socket()  # accepts TCP connections, never answers PostgreSQL's hello
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        port = silent.getsockname()[1]
+        pool = LoopPool(f"host=127.0.0.1 port={port} dbname=x user=x", max_size=1, timeout=0.2)
+        with pytest.raises(PoolTimeout):
+            async with pool.connection():
+                pass
+        assert pool._size == 0
+    finally:
+        silent.close()
 
 
 async def test_a_waiter_cancelled_as_it_is_served_gives_the_connection_back(make_pool):
@@ -111,7 +152,7 @@ async def test_a_waiter_cancelled_as_it_is_served_gives_the_connection_back(make
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert pool._idle == [first] and pool._size == 1
+    assert [conn for conn, _ in pool._idle] == [first] and pool._size == 1
 
 
 async def test_a_dead_connection_is_not_handed_out_again(make_pool):
