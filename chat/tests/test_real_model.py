@@ -56,7 +56,7 @@ async def test_a_full_turn_against_the_responses_api(fake_openai, user, other_us
     assert (first["model"], first["stream"]) == ("gpt-test-mini", True)
     assert "todo" in first["instructions"]
     assert {tool["name"] for tool in first["tools"]} == TODO_TOOLS
-    assert first["input"][-1]["content"][0]["text"] == "I need oat milk"
+    assert first["input"][-1] == {"role": "user", "content": "I need oat milk"}  # plain form
     tool_output = second["input"][-1]
     assert tool_output["type"] == "function_call_output"
     assert json.loads(tool_output["output"])["todo"]["id"] == todo.id
