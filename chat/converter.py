@@ -149,7 +149,7 @@ class TodoThreadItemConverter(ThreadItemConverter):
             elif isinstance(part, UserMessageTextContent):
                 text_parts.append(part.text)
         text = "".join(text_parts)
-        message: TResponseInputItem = plain_message("user", text)
+        message: TResponseInputItem
         if item.attachments:  # typed parts: the text, then one part per attachment
             message = Message(
                 role="user",
@@ -159,6 +159,8 @@ class TodoThreadItemConverter(ThreadItemConverter):
                     *[await self.attachment_to_message_content(a) for a in item.attachments],
                 ],
             )
+        else:
+            message = plain_message("user", text)
         out: list[TResponseInputItem] = [message]
         if item.quoted_text and is_last_message:
             out.append(note(f"The user is referring to this in particular:\n{item.quoted_text}"))
