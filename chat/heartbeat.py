@@ -42,68 +42,101 @@ async def with_heartbeat(
         async for chunk in chunks:
             yield chunk
         return
-    loop = asyncio.get_running_loop()
-    pending: list[bytes] = []
-    ready, drained = asyncio.Event(), asyncio.Event()
-    end: list[BaseException | None] = []  # set once the producer is finished
-    last_sent = loop.time()
-    beat_due = False
-
-    async def pump() -> None:
-        try:
-            async for chunk in chunks:
-                pending.append(chunk)
-                ready.set()
-                if len(pending) >= MAX_PENDING_CHUNKS:  # a slow reader: wait for it
-                    drained.clear()
-                    await drained.wait()
-        except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            end.append(exc)
-        else:
-            end.append(None)
-        ready.set()
-
-    def check_silence() -> None:
-        # One timer for the whole stream, re-armed for when the silence would reach
-        # `seconds`: a timeout per chunk cost more than the relay itself.
-        nonlocal timer, beat_due
-        due = last_sent + seconds
-        if loop.time() >= due:
-            beat_due = True
-            ready.set()
-            due = loop.time() + seconds
-        timer = loop.call_at(due, check_silence)
-
-    timer = loop.call_at(last_sent + seconds, check_silence)
-    task = asyncio.ensure_future(pump())
+    relay = _Relay(chunks, seconds)
     try:
+        while (out := await relay.next_write()) is not None:
+            yield out
+            relay.written()
+    finally:
+        await relay.close()
+
+
+class _Relay:
+    """One stream's pump task (producer → buffer) and silence timer (→ heartbeat due)."""
+
+    __slots__ = (
+        "beat_due",
+        "chunks",
+        "drained",
+        "end",
+        "last_sent",
+        "loop",
+        "pending",
+        "ready",
+        "seconds",
+        "task",
+        "timer",
+    )
+
+    def __init__(self, chunks: AsyncIterator[bytes], seconds: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.chunks = chunks
+        self.seconds = seconds
+        self.pending: list[bytes] = []
+        self.ready = asyncio.Event()
+        self.drained = asyncio.Event()
+        self.end: list[BaseException | None] = []  # set once the producer is finished
+        self.last_sent = self.loop.time()
+        self.beat_due = False
+        self.timer = self.loop.call_at(self.last_sent + seconds, self._check_silence)
+        self.task = asyncio.ensure_future(self._pump())
+
+    async def next_write(self) -> bytes | None:
+        """What goes out next: everything produced since the last write, else a due
+        heartbeat; None once the producer has finished (its failure is raised here)."""
         while True:
-            if not pending and not end and not beat_due:
-                await ready.wait()
-            ready.clear()
-            if pending:
-                # Everything produced since the last send goes out in one write.
+            if not self.pending and not self.end and not self.beat_due:
+                await self.ready.wait()
+            self.ready.clear()
+            if self.pending:
+                pending = self.pending
                 out = pending[0] if len(pending) == 1 else b"".join(pending)
                 pending.clear()
-                drained.set()
-                yield out
-            elif end:
-                if end[0] is not None:
-                    raise end[0]
-                return
-            elif beat_due:
-                if task.done():  # the pump was cancelled elsewhere
+                self.drained.set()
+                return out
+            if self.end:
+                if self.end[0] is not None:
+                    raise self.end[0]
+                return None
+            if self.beat_due:
+                if self.task.done():  # the pump was cancelled elsewhere
                     raise asyncio.CancelledError
-                yield HEARTBEAT
-            else:
-                continue
-            # Every write ends here: silence restarts once it is done (a beat that fell
-            # due while a slow client took its time would only follow bytes just sent).
-            last_sent = loop.time()
-            beat_due = False
-    finally:
-        timer.cancel()
-        if not task.done():
-            task.cancel()
+                return HEARTBEAT
+
+    def written(self) -> None:
+        """Every write ends here: silence restarts once it is done (a beat that fell
+        due while a slow client took its time would only follow bytes just sent)."""
+        self.last_sent = self.loop.time()
+        self.beat_due = False
+
+    async def close(self) -> None:
+        """Stop the timer and the producer (a client that went away cancels the model)."""
+        self.timer.cancel()
+        if not self.task.done():
+            self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await self.task
+
+    async def _pump(self) -> None:
+        try:
+            async for chunk in self.chunks:
+                self.pending.append(chunk)
+                self.ready.set()
+                if len(self.pending) >= MAX_PENDING_CHUNKS:  # a slow reader: wait for it
+                    self.drained.clear()
+                    await self.drained.wait()
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            self.end.append(exc)
+        else:
+            self.end.append(None)
+        self.ready.set()
+
+    def _check_silence(self) -> None:
+        # One timer for the whole stream, re-armed for when the silence would reach
+        # `seconds`: a timeout per chunk cost more than the relay itself.
+        due = self.last_sent + self.seconds
+        if self.loop.time() >= due:
+            self.beat_due = True
+            self.ready.set()
+            due = self.loop.time() + self.seconds
+        self.timer = self.loop.call_at(due, self._check_silence)

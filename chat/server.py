@@ -9,7 +9,7 @@ from contextlib import aclosing
 from typing import Any
 
 import openai
-from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming
+from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming, TResponseInputItem
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
@@ -182,55 +182,19 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> AsyncIterator[ThreadStreamEvent]:
-        config = settings.CHATKIT
-        history = await self.store.load_thread_items(
-            thread.id, None, config["HISTORY_ITEMS"], "desc", context
-        )
-        converter = TodoThreadItemConverter(user=context.user)
-        agent_input = await converter.to_agent_input(list(reversed(history.data)))
-        if input_user_message is not None:
-            context.ledger = TurnLedger(thread.id, input_user_message.id, rerun=context.rerun)
-            if context.rerun:
-                agent_input += await already_applied_notes(thread.id, input_user_message.id)
+        """One run of the agent over the thread's history. A failed run keeps what the
+        user already saw, adds an error card, and is raised after the closing events."""
+        agent_input = await self._agent_input(thread, input_user_message, context)
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result: RunResultStreaming | None = None
-        failure: CustomStreamError | None = None
         partial = PartialMessages()
+        failure: CustomStreamError | None = None
         try:
-            result = Runner.run_streamed(
-                build_agent(),
-                agent_input,
-                context=agent_context,
-                max_turns=MAX_TURNS,
-                run_config=get_run_config(self.model),
-            )
-            idle_timeout = config["MODEL_TIMEOUT_SECONDS"]
-            async with (
-                aclosing(stream_agent_response(agent_context, result)) as events,
-                aclosing(with_idle_timeout(events, idle_timeout)) as timed_events,
-            ):
-                async for event in timed_events:
+            async with aclosing(self._run_agent(agent_context, agent_input)) as events:
+                async for event in events:
                     partial.track(event)
                     yield event
-        except CustomStreamError as exc:
-            failure = exc
-        except (TimeoutError, openai.APITimeoutError) as exc:
-            failure = self._failure(exc, MSG_TIMEOUT)
-        except openai.RateLimitError as exc:
-            failure = self._failure(exc, MSG_BUSY)
-        except openai.APIConnectionError as exc:
-            failure = self._failure(exc, MSG_UNREACHABLE)
-        except MaxTurnsExceeded as exc:
-            failure = self._failure(exc, MSG_TOO_MANY_STEPS)
-        except Exception:
-            # Anything else is a bug or an unexpected provider answer: log it in full.
-            logger.exception("Chat turn failed unexpectedly")
-            failure = CustomStreamError(MSG_FAILED, allow_retry=True)
-        finally:
-            # On a client disconnect (CancelledError) or any failure, stop the
-            # model and tools; the SDK then saves what was streamed so far.
-            if result is not None and not result.is_complete:
-                result.cancel()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a card (_stream_error)
+            failure = self._stream_error(exc)
         if failure is not None:
             # Keep what the user already saw: the SDK saves these like any done item.
             for done in partial.finished():
@@ -246,6 +210,72 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             thread.title = thread_title(input_user_message)
         if failure is not None:
             raise failure
+
+    async def _agent_input(
+        self,
+        thread: ThreadMetadata,
+        input_user_message: UserMessageItem | None,
+        context: RequestContext,
+    ) -> list[TResponseInputItem]:
+        """The thread's recent history as model input; a user message's turn gets its
+        ledger, and a retry the notes on what its first run already did."""
+        history = await self.store.load_thread_items(
+            thread.id, None, settings.CHATKIT["HISTORY_ITEMS"], "desc", context
+        )
+        converter = TodoThreadItemConverter(user=context.user)
+        agent_input = await converter.to_agent_input(list(reversed(history.data)))
+        if input_user_message is not None:
+            context.ledger = TurnLedger(thread.id, input_user_message.id, rerun=context.rerun)
+            if context.rerun:
+                agent_input += await already_applied_notes(thread.id, input_user_message.id)
+        return agent_input
+
+    async def _run_agent(
+        self, agent_context: AgentContext[RequestContext], agent_input: list[TResponseInputItem]
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """The agent's events, cut off after the configured silence from the model."""
+        result: RunResultStreaming | None = None
+        try:
+            result = Runner.run_streamed(
+                build_agent(),
+                agent_input,
+                context=agent_context,
+                max_turns=MAX_TURNS,
+                run_config=get_run_config(self.model),
+            )
+            idle_timeout = settings.CHATKIT["MODEL_TIMEOUT_SECONDS"]
+            async with (
+                aclosing(stream_agent_response(agent_context, result)) as events,
+                aclosing(with_idle_timeout(events, idle_timeout)) as timed_events,
+            ):
+                async for event in timed_events:
+                    yield event
+        finally:
+            # On a client disconnect (CancelledError) or any failure, stop the
+            # model and tools; the SDK then saves what was streamed so far.
+            if result is not None and not result.is_complete:
+                result.cancel()
+
+    @staticmethod
+    def _stream_error(exc: Exception) -> CustomStreamError:
+        """The user's message for a failed run (retryable); the real error is logged."""
+        match exc:
+            case CustomStreamError():
+                return exc
+            case TimeoutError() | openai.APITimeoutError():
+                message = MSG_TIMEOUT
+            case openai.RateLimitError():
+                message = MSG_BUSY
+            case openai.APIConnectionError():
+                message = MSG_UNREACHABLE
+            case MaxTurnsExceeded():
+                message = MSG_TOO_MANY_STEPS
+            case _:
+                # Anything else is a bug or an unexpected provider answer: log it in full.
+                logger.error("Chat turn failed unexpectedly", exc_info=exc)
+                return CustomStreamError(MSG_FAILED, allow_retry=True)
+        logger.error("Chat turn failed: %s", type(exc).__name__, exc_info=exc)
+        return CustomStreamError(message, allow_retry=True)
 
     def _error_card(
         self,
@@ -331,12 +361,6 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         self, audio_input: AudioInput, context: RequestContext
     ) -> TranscriptionResult:
         return await transcribe_audio(audio_input)
-
-    @staticmethod
-    def _failure(exc: Exception, message: str) -> CustomStreamError:
-        """Log the real error; the user gets a friendly, retryable message."""
-        logger.error("Chat turn failed: %s", type(exc).__name__, exc_info=exc)
-        return CustomStreamError(message, allow_retry=True)
 
 
 def make_store() -> DjangoStore:
