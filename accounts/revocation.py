@@ -1,6 +1,6 @@
 """Revocation of ChatKit client secrets and live sockets, seen by every worker.
 
-Scope (README, "Security"):
+Scope (docs/security.md):
 - A client secret carries its user's `secret_generation` and, when minted from a
   page session, that session's id (`sid`, a random value kept in the session).
 - Signing out of the page (`POST /accounts/logout/`) stores the sid as a

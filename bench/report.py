@@ -1,4 +1,4 @@
-"""Markdown tables of a run, for the README: `python -m bench.report bench/results/results.json`."""
+"""Markdown tables of a run, for docs/performance.md: `python -m bench.report <results.json>`."""
 # ruff: noqa: RUF001 - the tables are for people: en dashes and multiplication signs
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from accounts.models import User
 from todos import services
 from todos.models import Priority, Todo
 
-# Documented defaults (README): local demo credentials, never for production.
+# Documented defaults (README, Quickstart): local demo credentials, never for production.
 DEFAULT_DEMO_PASSWORD = "demo-pass-123"
 DEFAULT_ADMIN_PASSWORD = "admin-pass-123"
 
