@@ -70,6 +70,14 @@ class Thread(models.Model):
         return self.title or self.id
 
 
+# Items the model reads but a client never sees (ChatKit strips them from every page).
+HIDDEN_ITEM_TYPES = frozenset({ItemType.HIDDEN_CONTEXT, ItemType.SDK_HIDDEN_CONTEXT})
+
+
+def is_visible_type(item_type: str) -> bool:
+    return item_type not in HIDDEN_ITEM_TYPES
+
+
 class ThreadItemQuerySet(models.QuerySet["ThreadItem"]):
     def for_user(self, user: models.Model) -> ThreadItemQuerySet:
         return self.filter(thread__owner=user)
@@ -85,6 +93,10 @@ class ThreadItem(models.Model):
     type = models.CharField(max_length=32, choices=ItemType.choices)
     created_at = models.DateTimeField(default=timezone.now)
     data = models.JSONField()
+    # False for hidden context: a client's pages (items.list, threads.get_by_id) are
+    # read through a partial index of the visible items alone, so 100 widget clicks'
+    # hidden notes never take a page's place.
+    visible = models.BooleanField(default=True)
 
     objects = ThreadItemQuerySet.as_manager()
 
@@ -95,6 +107,11 @@ class ThreadItem(models.Model):
         ]
         indexes = [
             models.Index(fields=["thread", "created_at", "seq"], name="chat_item_thread_order"),
+            models.Index(
+                fields=["thread", "created_at", "seq"],
+                condition=models.Q(visible=True),
+                name="chat_item_visible_order",
+            ),
         ]
 
     def __str__(self) -> str:

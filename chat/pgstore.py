@@ -49,18 +49,22 @@ FROM {THREAD} WHERE id = %s AND owner_id = %s
 
 # A page of the thread's items from its start or its end, only when the thread is the
 # user's: no row at all for another user's thread, one row of NULL for an empty one.
+# With `visible`, only the items a client sees (the partial index chat_item_visible_order).
 ITEMS_SQL = """
 SELECT i.data FROM {thread} t
 LEFT JOIN LATERAL (
-    SELECT data, created_at, seq FROM {item} WHERE thread_id = t.id
+    SELECT data, created_at, seq FROM {item} WHERE thread_id = t.id{visible}
     ORDER BY created_at {order}, seq {order} LIMIT %s
 ) i ON true
 WHERE t.id = %s AND t.owner_id = %s
 ORDER BY i.created_at {order}, i.seq {order}
 """
 ITEMS_SQL_BY_ORDER = {
-    order: ITEMS_SQL.format(thread=THREAD, item=ITEM, order=order.upper())
+    (order, visible): ITEMS_SQL.format(
+        thread=THREAD, item=ITEM, order=order.upper(), visible=" AND visible" if visible else ""
+    )
     for order in ("asc", "desc")
+    for visible in (False, True)
 }
 
 # Bump the owned thread's last activity, then upsert the item under it: nothing is
@@ -70,10 +74,11 @@ UPSERT_ITEM_SQL = f"""
 WITH owned AS (
     UPDATE {THREAD} SET updated_at = now() WHERE id = %s AND owner_id = %s RETURNING id
 )
-INSERT INTO {ITEM} (item_id, thread_id, type, created_at, data)
-SELECT %s, owned.id, %s, %s, %s::jsonb FROM owned
+INSERT INTO {ITEM} (item_id, thread_id, type, created_at, data, visible)
+SELECT %s, owned.id, %s, %s, %s::jsonb, %s FROM owned
 ON CONFLICT (thread_id, item_id) DO UPDATE
-SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data
+SET type = EXCLUDED.type, created_at = EXCLUDED.created_at, data = EXCLUDED.data,
+    visible = EXCLUDED.visible
 """
 
 
@@ -119,12 +124,19 @@ class AsyncPostgresStore(DjangoStore):
             raise NotFoundError(f"Thread {thread.id} not found")
 
     async def _fetch_items(
-        self, thread_id: str, after: str | None, limit: int, order: str, user: User
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        user: User,
+        visible: bool = False,
     ) -> Page[ThreadItem]:
-        if after is not None or order not in ITEMS_SQL_BY_ORDER:
-            return await super()._fetch_items(thread_id, after, limit, order, user)
+        sql = ITEMS_SQL_BY_ORDER.get((order, visible))
+        if after is not None or sql is None:
+            return await super()._fetch_items(thread_id, after, limit, order, user, visible)
         size = page_size(limit)
-        rows = await pg.fetchall(ITEMS_SQL_BY_ORDER[order], (size + 1, thread_id, user.pk))
+        rows = await pg.fetchall(sql, (size + 1, thread_id, user.pk))
         if not rows:
             raise NotFoundError(f"Thread {thread_id} not found")
         stored = [row[0] for row in rows if row[0] is not None]
@@ -161,7 +173,7 @@ class AsyncPostgresStore(DjangoStore):
     async def _store_item(self, thread_id: str, item: ThreadItem, user: User) -> dict[str, Any]:
         fields = item_row_fields(thread_id, item)
         params = (thread_id, user.pk, fields["item_id"], fields["type"], fields["created_at"],
-                  json.dumps(fields["data"]))  # fmt: skip
+                  json.dumps(fields["data"]), fields["visible"])  # fmt: skip
         if await pg.execute(UPSERT_ITEM_SQL, params) == 0:
             raise NotFoundError(f"Thread {thread_id} not found")
         return fields["data"]

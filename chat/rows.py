@@ -15,7 +15,7 @@ from django.utils import timezone
 from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
-from chat.models import Thread
+from chat.models import Thread, is_visible_type
 from chat.text import without_nul
 
 ITEM_ADAPTER: TypeAdapter[ThreadItem] = TypeAdapter(ThreadItem)
@@ -36,6 +36,7 @@ def item_row_fields(thread_id: str, item: ThreadItem) -> dict[str, Any]:
         "type": item.type,
         "created_at": created_at,
         "data": without_nul(normalized.model_dump(mode="json")),
+        "visible": is_visible_type(item.type),
     }
 
 

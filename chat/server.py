@@ -13,7 +13,13 @@ from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming, TRespons
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
 from chatkit.errors import CustomStreamError
-from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
+from chatkit.server import (
+    DEFAULT_PAGE_SIZE,
+    ChatKitServer,
+    NonStreamingReq,
+    NonStreamingResult,
+    StreamingResult,
+)
 from chatkit.store import AttachmentStore, NotFoundError, Store
 from chatkit.types import (
     AssistantMessageContent,
@@ -25,6 +31,7 @@ from chatkit.types import (
     ChatKitReq,
     ClientEffectEvent,
     FeedbackKind,
+    ItemsListReq,
     SyncCustomActionResponse,
     ThreadItem,
     ThreadItemAddedEvent,
@@ -32,6 +39,7 @@ from chatkit.types import (
     ThreadItemReplacedEvent,
     ThreadItemUpdatedEvent,
     ThreadMetadata,
+    ThreadsGetByIdReq,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     TranscriptionResult,
@@ -40,6 +48,7 @@ from chatkit.types import (
     WidgetItem,
     is_streaming_req,
 )
+from chatkit.types import Thread as ThreadResponse
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -167,6 +176,30 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             stream = functools.partial(self._process_streaming, request, context)
             return StreamingResult(one_turn_at_a_time(self.store, request, context, stream))
         return NonStreamingResult(await self._process_non_streaming(request, context))
+
+    async def _process_non_streaming(
+        self, request: NonStreamingReq, context: RequestContext
+    ) -> bytes:
+        """The SDK's answers, except that a client's pages of items hold `limit`
+        visible items: the SDK drops hidden context after reading a page, so enough
+        of it left a page empty with `has_more` true."""
+        store = self.store
+        if isinstance(store, DjangoStore):
+            match request:
+                case ItemsListReq(params=params):
+                    page = await store.load_visible_items(
+                        params.thread_id, params.after, params.limit or DEFAULT_PAGE_SIZE,
+                        params.order, context,
+                    )  # fmt: skip
+                    return self._serialize(page)
+                case ThreadsGetByIdReq(params=params):
+                    thread = await store.load_thread(params.thread_id, context)
+                    items = await store.load_visible_items(
+                        params.thread_id, None, DEFAULT_PAGE_SIZE, "asc", context
+                    )
+                    full = ThreadResponse(**thread.model_dump(), items=items)
+                    return self._serialize(self._to_thread_response(full))
+        return await super()._process_non_streaming(request, context)
 
     async def check_thread(self, request: ChatKitReq, context: RequestContext) -> None:
         """Load the request's thread, if it names one: NotFoundError when it isn't the

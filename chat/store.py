@@ -212,6 +212,22 @@ class DjangoStore(Store[RequestContext]):
             refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
         return page
 
+    async def load_visible_items(
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        context: RequestContext,
+    ) -> Page[ThreadItem]:
+        """A client's page (`items.list`, `threads.get_by_id`): `limit` visible items,
+        `has_more` only when more visible ones exist. Hidden context (the model's
+        notes) is left out by the query itself, so it never takes a page's place;
+        `load_thread_items` (the model's history) still reads everything."""
+        page = await self._fetch_items(thread_id, after, limit, order, context.user, True)
+        refresh_previews(page.data, base_url=context.base_url, user_id=context.user.pk)
+        return page
+
     @staticmethod
     def _hold(thread_id: str, page: Page[ThreadItem], context: RequestContext) -> RecentItems:
         """Keep a newest-first page for the rest of the request (chat/recent.py)."""
@@ -222,12 +238,27 @@ class DjangoStore(Store[RequestContext]):
         return held
 
     async def _fetch_items(
-        self, thread_id: str, after: str | None, limit: int, order: str, user: User
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        user: User,
+        visible: bool = False,
     ) -> Page[ThreadItem]:
-        return await run_sync(self._load_thread_items, thread_id, after, limit, order, user)
+        """A page of the thread's items; with `visible`, of its visible items only."""
+        return await run_sync(
+            self._load_thread_items, thread_id, after, limit, order, user, visible
+        )
 
     def _load_thread_items(
-        self, thread_id: str, after: str | None, limit: int, order: str, user: User
+        self,
+        thread_id: str,
+        after: str | None,
+        limit: int,
+        order: str,
+        user: User,
+        visible: bool = False,
     ) -> Page[ThreadItem]:
         size = page_size(limit)
         items = ThreadItemRow.objects.for_user(user).filter(thread_id=thread_id)
@@ -243,6 +274,8 @@ class DjangoStore(Store[RequestContext]):
             else:
                 keyset = Q(created_at__gt=created_at) | Q(created_at=created_at, seq__gt=seq)
             items = items.filter(keyset)
+        if visible:
+            items = items.filter(visible=True)  # the partial index chat_item_visible_order
         ordering = ("-created_at", "-seq") if desc else ("created_at", "seq")
         rows = list(items.order_by(*ordering).values_list("data", flat=True)[: size + 1])
         # An empty first page: tell an empty thread of ours from someone else's.
@@ -286,7 +319,7 @@ class DjangoStore(Store[RequestContext]):
                 [ThreadItemRow(thread_id=thread_id, **fields)],
                 update_conflicts=True,
                 unique_fields=["thread", "item_id"],
-                update_fields=["type", "created_at", "data"],
+                update_fields=["type", "created_at", "data", "visible"],
             )
         except IntegrityError:
             # The thread was deleted between the two statements.
