@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: run test test-sqlite test-postgres lint check install install-dev browser bench bench-smoke prod clean
+.PHONY: run port-free test test-sqlite test-postgres lint check install install-dev browser bench bench-smoke prod clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,15 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## The app with demo data on http://127.0.0.1:8000 (SQLite, offline model, no keys).
-run: install
+## The address is checked first: a port in use fails at once and says `PORT=` to pick another.
+run: port-free install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
 	$(DEV_ENV) CHATKIT_OFFLINE_TOKEN_DELAY_MS=$${CHATKIT_OFFLINE_TOKEN_DELAY_MS:-40} \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+port-free:
+	@$(PYTHON) scripts/check-port.py $(HOST) $(PORT)
 
 ## Lint, then the whole suite on SQLite and on PostgreSQL (browser tests included).
 test: install-dev browser lint test-sqlite test-postgres

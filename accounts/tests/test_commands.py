@@ -80,3 +80,45 @@ def test_dev_key_is_created_private(settings, tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
     assert dev_issuer.jwks() == first  # the key is kept, not regenerated
     assert list(path.parent.iterdir()) == [path]  # no temp file left behind
+
+
+@pytest.mark.django_db
+def test_a_token_for_an_existing_user_signs_in_as_that_user(client):
+    """The README's curl example: `issue_dev_token --user demo` is the demo's own token,
+    so what curl adds shows on the demo's page (an email token is a separate user)."""
+    demo = User.objects.create_user("demo", email="demo@example.com", password="x-1234567")
+    demo.todos.create(title="Buy groceries")
+
+    token = _issue("--user", "demo")
+    headers = {"Authorization": f"Bearer {token}"}
+    me = client.get("/api/me/", headers=headers)
+    todos = client.get("/api/todos/", headers=headers)
+    again = client.get("/api/me/", headers={"Authorization": f"Bearer {_issue('--user', 'demo')}"})
+
+    assert me.status_code == HTTPStatus.OK and me.json()["id"] == demo.pk
+    assert [t["title"] for t in todos.json()["results"]] == ["Buy groceries"]
+    assert again.json()["id"] == demo.pk
+    assert User.objects.count() == 1
+    demo.refresh_from_db()
+    assert (demo.email, demo.check_password("x-1234567")) == ("demo@example.com", True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--user", "nobody"), "No user named 'nobody'"),
+        (("dev@example.com", "--user", "demo"), "either EMAIL or --user"),
+        ((), "either EMAIL or --user"),
+    ],
+)
+def test_user_option_refuses_unknown_users_and_ambiguity(args, message):
+    with pytest.raises(CommandError, match=message):
+        _issue(*args)
+
+
+@pytest.mark.django_db
+def test_user_option_refuses_a_deactivated_user():
+    User.objects.create_user("gone", is_active=False)
+    with pytest.raises(CommandError, match="deactivated"):
+        _issue("--user", "gone")

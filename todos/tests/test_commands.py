@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import User
+from chat.models import Thread
 from todos.management.commands.seed_demo import DEMO_TODOS
 from todos.models import Todo
 
@@ -54,13 +55,54 @@ def test_seed_demo_twice_changes_nothing():
     assert Todo.objects.filter(title__in=DEMO_TITLES).count() == len(DEMO_TITLES)
 
 
-def test_seed_demo_restores_a_deleted_demo_todo_only():
+def test_seed_demo_again_changes_nothing_that_exists():
+    """`make run` seeds on every start: it must not sign anyone out (a password reset
+    changes the session hash) nor bring back what the user deleted or renamed."""
     seed()
+    demo = User.objects.get(username="demo")
+    demo.set_password("my-own-password-1")
+    demo.save()
+    admin = User.objects.get(username="admin")
+    admin.set_password("admins-own-password-1")
+    admin.save()
     Todo.objects.filter(title="Call mum").delete()
+    Todo.objects.filter(title="Buy groceries").update(title="Buy groceries and flowers")
+    Thread.objects.filter(owner=demo).delete()
+    Todo.objects.filter(title="buy milk").delete()
+
     output = seed(verbosity=2)
-    assert "+ todo 'Call mum'" in output
-    assert "+ todo 'Buy groceries'" not in output
-    assert Todo.objects.filter(title__in=DEMO_TITLES).count() == len(DEMO_TITLES)
+
+    demo.refresh_from_db()
+    admin.refresh_from_db()
+    assert demo.check_password("my-own-password-1")
+    assert admin.check_password("admins-own-password-1")
+    titles = set(Todo.objects.for_user(demo).values_list("title", flat=True))
+    assert "Call mum" not in titles and "buy milk" not in titles
+    assert "Buy groceries" not in titles and "Buy groceries and flowers" in titles
+    assert not Thread.objects.filter(owner=demo).exists()
+    assert "nothing changed" in output and "--reset" in output
+    assert "demo-pass-123" not in output and "password unchanged" in output
+
+
+def test_seed_demo_reset_restores_the_demo():
+    seed()
+    demo = User.objects.get(username="demo")
+    demo.set_password("my-own-password-1")
+    demo.is_active = False
+    demo.save()
+    Todo.objects.filter(title="Call mum").delete()
+    Todo.objects.filter(title="Buy groceries").update(title="Buy groceries and flowers")
+    Thread.objects.filter(owner=demo).delete()
+
+    output = seed(reset=True)
+
+    demo.refresh_from_db()
+    assert demo.check_password("demo-pass-123") and demo.is_active
+    assert User.objects.get(username="admin").check_password("admin-pass-123")
+    titles = list(Todo.objects.for_user(demo).values_list("title", flat=True))
+    assert sorted(titles) == sorted([*DEMO_TITLES, "buy milk"])
+    assert Thread.objects.filter(owner=demo).count() == 1
+    assert "demo-pass-123" in output
 
 
 def test_seed_demo_passwords_from_the_environment(monkeypatch):
