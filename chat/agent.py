@@ -75,6 +75,15 @@ def get_openai_client() -> AsyncOpenAI:
     )
 
 
+def model_label(model: Model | str | None) -> str:
+    """The model's name as usage rows and prices know it ("offline" for the built-in one)."""
+    if isinstance(model, str):
+        return model
+    if isinstance(model, OfflineModel):
+        return "offline"
+    return str(getattr(model, "model", None) or type(model).__name__)
+
+
 def get_run_config(model: Model | None = None) -> RunConfig:
     """Run settings: the given (else the configured) model, and no traces sent to OpenAI."""
     # Traces would go to OpenAI's endpoint with the user's todos in them.

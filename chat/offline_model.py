@@ -26,7 +26,7 @@ from openai.types.responses import (
 )
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
-from chat.responses_stream import stream_events
+from chat.responses_stream import stream_events, usage_of
 
 HELP_TEXT = (
     "I can manage your todos. Try:\n"
@@ -237,6 +237,16 @@ def decide(input: str | list[TResponseInputItem]) -> Reply:
     return Reply(text=HELP_TEXT)
 
 
+def estimated_usage(
+    instructions: str | None, input: str | list[TResponseInputItem], output: TResponseOutputItem
+) -> Usage:
+    """Tokens as a real model would about count them (characters / 4): the offline
+    model's usage rows are estimates, flagged as such."""
+    sent = len(instructions or "") + len(json.dumps(input, default=str, ensure_ascii=False))
+    received = len(output.model_dump_json())
+    return Usage(requests=1, input_tokens=sent // 4, output_tokens=received // 4)
+
+
 def _chunks(text: str, words: int = WORDS_PER_CHUNK) -> list[str]:
     tokens = re.findall(r"\s*\S+\s*", text) or [text]
     return ["".join(tokens[i : i + words]) for i in range(0, len(tokens), words)]
@@ -301,7 +311,8 @@ class OfflineModel(Model):
     ) -> ModelResponse:
         calls = self._attachment_calls(input)
         output = calls or [self._output_item(decide(input))]  # calls: "add these" with a file
-        return ModelResponse(output=output, usage=Usage(requests=1), response_id=_new_id("resp"))
+        usage = estimated_usage(system_instructions, input, output[0])
+        return ModelResponse(output=output, usage=usage, response_id=_new_id("resp"))
 
     async def stream_response(
         self,
@@ -329,7 +340,9 @@ class OfflineModel(Model):
             part = item.content[0]
             chunks = _chunks(part.text) if isinstance(part, ResponseOutputText) else []
         first_chunk = True
-        for event in stream_events(item, response_id=_new_id("resp"), chunks=chunks):
+        estimate = estimated_usage(system_instructions, input, item)
+        usage = usage_of(estimate.input_tokens, estimate.output_tokens)
+        for event in stream_events(item, response_id=_new_id("resp"), chunks=chunks, usage=usage):
             if event.type == "response.output_text.delta":
                 # The first chunk goes at once; later ones are paced for demos.
                 if not first_chunk and self.token_delay:

@@ -27,13 +27,21 @@ from openai.types.responses import (
     ResponseOutputText,
     ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
+    ResponseUsage,
 )
 
 
 def response(
-    response_id: str, output: list[Any], status: str, *, model: str, created_at: float
+    response_id: str,
+    output: list[Any],
+    status: str,
+    *,
+    model: str,
+    created_at: float,
+    usage: ResponseUsage | None = None,
 ) -> Response:
     return Response(
+        usage=usage,
         id=response_id,
         created_at=created_at,
         model=model,
@@ -115,8 +123,10 @@ def stream_events(
     response_id: str,
     chunks: Sequence[str] = (),
     model: str = "offline",
+    usage: ResponseUsage | None = None,
 ) -> Iterator[TResponseStreamEvent]:
-    """created → the item's events (text in `chunks`) → item done → completed."""
+    """created → the item's events (text in `chunks`) → item done → completed (with
+    `usage`, the tokens the Agents SDK adds up over a run)."""
     seq, created_at = itertools.count(), time.time()
     yield ResponseCreatedEvent(
         type="response.created",
@@ -134,6 +144,21 @@ def stream_events(
     )
     yield ResponseCompletedEvent(
         type="response.completed",
-        response=response(response_id, [item], "completed", model=model, created_at=created_at),
+        response=response(
+            response_id, [item], "completed", model=model, created_at=created_at, usage=usage
+        ),
         sequence_number=next(seq),
+    )
+
+
+def usage_of(
+    input_tokens: int, output_tokens: int, *, cached_tokens: int = 0, reasoning_tokens: int = 0
+) -> ResponseUsage:
+    """A Responses API usage block."""
+    return ResponseUsage(
+        input_tokens=input_tokens,
+        input_tokens_details={"cached_tokens": cached_tokens, "cache_write_tokens": 0},
+        output_tokens=output_tokens,
+        output_tokens_details={"reasoning_tokens": reasoning_tokens},
+        total_tokens=input_tokens + output_tokens,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -65,13 +66,14 @@ from chat.actions import (
     retry_events,
     todo_action_events,
 )
-from chat.agent import MAX_TURNS, build_agent, get_run_config
+from chat.agent import MAX_TURNS, build_agent, get_run_config, model_label
 from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter
 from chat.idle_timeout import with_idle_timeout
 from chat.ledger import TurnLedger, already_applied_notes
 from chat.models import Thread
 from chat.models import ThreadItem as ThreadItemRow
+from chat.offline_model import OfflineModel
 from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.turns import one_turn_at_a_time
@@ -79,6 +81,7 @@ from chat.widgets import CHAT_RETRY, error_card
 from config import pg
 from config.db import run_sync
 from todos.exceptions import TodoNotFound
+from usage.services import error_kind_of, turn_record
 
 logger = logging.getLogger(__name__)
 
@@ -268,13 +271,16 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """The agent's events, cut off after the configured silence from the model."""
         result: RunResultStreaming | None = None
+        run_config = get_run_config(self.model)
+        # For the turn's usage row: a run that neither finishes nor fails was stopped.
+        started, first_token_at, outcome, error_kind = time.monotonic(), None, "stopped", ""
         try:
             result = Runner.run_streamed(
                 build_agent(),
                 agent_input,
                 context=agent_context,
                 max_turns=MAX_TURNS,
-                run_config=get_run_config(self.model),
+                run_config=run_config,
             )
             idle_timeout = settings.CHATKIT["MODEL_TIMEOUT_SECONDS"]
             async with (
@@ -282,12 +288,29 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                 aclosing(with_idle_timeout(events, idle_timeout)) as timed_events,
             ):
                 async for event in timed_events:
+                    if first_token_at is None and isinstance(event, ThreadItemUpdatedEvent):
+                        first_token_at = time.monotonic()
                     yield event
+            outcome = "answered"
+        except Exception as exc:
+            outcome, error_kind = "failed", error_kind_of(exc)
+            raise
         finally:
             # On a client disconnect (CancelledError) or any failure, stop the
             # model and tools; the SDK then saves what was streamed so far.
             if result is not None and not result.is_complete:
                 result.cancel()
+            turn_record(  # written in the background: nothing here waits for it
+                user_id=agent_context.request_context.user.pk,
+                thread_id=agent_context.thread.id,
+                model=model_label(run_config.model),
+                result=result,
+                started=started,
+                first_token_at=first_token_at,
+                outcome=outcome,
+                error_kind=error_kind,
+                estimated=isinstance(run_config.model, OfflineModel),
+            )
 
     @staticmethod
     def _stream_error(exc: Exception) -> CustomStreamError:

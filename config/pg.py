@@ -110,6 +110,11 @@ async def execute(sql: str, params: tuple[Any, ...]) -> int:
     return await _run(sql, params, None)
 
 
+async def execute_once(sql: str, params: tuple[Any, ...]) -> int:
+    """Run a statement that is not safe to repeat (a plain insert): never retried."""
+    return await _on(pool().connection(), sql, params, None)
+
+
 async def _run(
     sql: str, params: tuple[Any, ...], read: Callable[[AsyncCursor], Awaitable[Any]] | None
 ) -> Any:

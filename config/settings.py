@@ -142,6 +142,49 @@ CHATKIT = {
     # a turn while the model thinks (chat/heartbeat.py); 0 turns it off.
     "HEARTBEAT_SECONDS": float(env("CHATKIT_HEARTBEAT_SECONDS", "15") or 15),
 }
+# --- Usage, budgets, metrics (usage/) ---------------------------------------------
+# Dollars per million tokens; CHATKIT_PRICES (JSON, same shape) adds or replaces models.
+# A turn's cost is computed when it ends and stored with it.
+_DEFAULT_PRICES = {
+    "gpt-4.1": {"input": 2.00, "cached_input": 0.50, "output": 8.00},
+    "gpt-4.1-mini": {"input": 0.40, "cached_input": 0.10, "output": 1.60},
+    "gpt-4.1-nano": {"input": 0.10, "cached_input": 0.025, "output": 0.40},
+    "gpt-4o": {"input": 2.50, "cached_input": 1.25, "output": 10.00},
+    "gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, "output": 0.60},
+    "offline": {"input": 0, "cached_input": 0, "output": 0},
+}
+
+
+def _prices() -> dict[str, dict[str, float]]:
+    import json
+
+    raw = env("CHATKIT_PRICES")
+    if raw is None:
+        return _DEFAULT_PRICES
+    try:
+        extra = json.loads(raw)
+        if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
+            raise ValueError("not an object of objects")
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            'CHATKIT_PRICES must be JSON like {"model": {"input": 0.4, "cached_input": 0.1, '
+            f'"output": 1.6}}}} (dollars per million tokens): {exc}'
+        ) from exc
+    return {**_DEFAULT_PRICES, **extra}
+
+
+_daily_tokens = env("CHATKIT_USER_DAILY_TOKENS")
+USAGE = {
+    "PRICES": _prices(),
+    # Model tokens (input + output) one user may spend per UTC day; None: no budget.
+    "DAILY_TOKENS": env_int("CHATKIT_USER_DAILY_TOKENS", 0) if _daily_tokens else None,
+    # What a turn holds of the budget while it runs, until its real tokens are known
+    # (at least this, or the user's last turn if that was bigger): usage/quota.py.
+    "TURN_RESERVE_TOKENS": env_int("CHATKIT_TURN_RESERVE_TOKENS", 4000),
+    # Bearer token of GET /metrics; None: /metrics answers 404.
+    "METRICS_TOKEN": env("METRICS_TOKEN"),
+}
+
 # The ChatKit web component's script; the built-in page falls back to its own
 # client when it cannot load (offline, blocked). Tests point it at a stub.
 CHATKIT_JS_URL = env(
@@ -173,6 +216,7 @@ INSTALLED_APPS = [
     "todos",
     "chat",
     "attachments",
+    "usage",
 ]
 
 MIDDLEWARE = [

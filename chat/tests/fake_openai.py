@@ -25,7 +25,7 @@ from openai.types.responses import (
 )
 from pydantic import BaseModel
 
-from chat.responses_stream import stream_events
+from chat.responses_stream import stream_events, usage_of
 
 # script: tool call, then the answer; rate_limit / hang: every call fails so;
 # fail_after_tool: the tool call goes out, the call that carries its output gets a 429.
@@ -66,6 +66,9 @@ class FakeOpenAI:
     # Seconds between text chunks after the first (the model's pace; the benchmark's 20 ms).
     chunk_delay_s: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
+    # The usage each answer reports: (input, cached input, output, reasoning) tokens.
+    tool_call_usage: tuple[int, int, int, int] = (1234, 1024, 56, 32)
+    answer_usage: tuple[int, int, int, int] = (1402, 1280, 19, 0)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     # Set on stop(), so a "hang" handler thread can finish.
@@ -181,7 +184,14 @@ class FakeOpenAI:
             arguments=json.dumps({"title": self.todo_title, "priority": "low"}),
             status="completed",
         )
-        return list(stream_events(call, response_id=response_id, model="fake-model"))
+        return list(
+            stream_events(
+                call,
+                response_id=response_id,
+                model="fake-model",
+                usage=_usage(self.tool_call_usage),
+            )
+        )
 
     def _text_events(self, response_id: str, item_id: str) -> list[BaseModel]:
         text = "".join(self.answer_chunks)
@@ -191,6 +201,15 @@ class FakeOpenAI:
         )
         return list(
             stream_events(
-                message, response_id=response_id, chunks=self.answer_chunks, model="fake-model"
+                message,
+                response_id=response_id,
+                chunks=self.answer_chunks,
+                model="fake-model",
+                usage=_usage(self.answer_usage),
             )
         )
+
+
+def _usage(numbers: tuple[int, int, int, int]) -> Any:
+    input_tokens, cached, output_tokens, reasoning = numbers
+    return usage_of(input_tokens, output_tokens, cached_tokens=cached, reasoning_tokens=reasoning)

@@ -1,0 +1,162 @@
+"""Writes: a turn's usage row, written once when the turn ends, off the stream's path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import openai
+from agents import MaxTurnsExceeded, ToolCallItem, Usage
+from django.utils import timezone
+
+from config import pg
+from config.db import run_sync
+from usage.models import Outcome, TurnUsage
+from usage.prices import turn_cost
+
+logger = logging.getLogger(__name__)
+
+# Rows being written; a test (or a shutdown) can wait for them (turn_records_flush).
+_pending: set[asyncio.Task[Any]] = set()
+
+_COLUMNS = (
+    "user_id",
+    "thread_id",
+    "model",
+    "requests",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "estimated",
+    "tool_calls",
+    "first_token_ms",
+    "total_ms",
+    "outcome",
+    "error_kind",
+    "cost",
+    "created_at",
+)
+_INSERT = (
+    f"INSERT INTO {TurnUsage._meta.db_table} ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+)
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else max(0, round(seconds * 1000))
+
+
+def error_kind_of(exc: BaseException) -> str:
+    """A failed turn's error kind, for usage rows and metrics (never the message)."""
+    match exc:
+        case TimeoutError() | openai.APITimeoutError():
+            return "timeout"
+        case openai.RateLimitError():
+            return "rate_limit"
+        case openai.APIConnectionError():
+            return "connection"
+        case openai.APIStatusError():
+            return f"status_{exc.status_code}"
+        case MaxTurnsExceeded():
+            return "max_turns"
+    name = type(exc).__name__
+    return "stream_error" if name == "CustomStreamError" else "internal"
+
+
+def turn_row(
+    *,
+    user_id: int | None,
+    thread_id: str,
+    model: str,
+    usage: Usage | None,
+    tool_calls: int,
+    started: float,
+    first_token_at: float | None,
+    ended: float,
+    outcome: Outcome | str,
+    error_kind: str = "",
+    estimated: bool = False,
+) -> dict[str, Any]:
+    """The row's columns (priced now, so a later price change doesn't rewrite history)."""
+    usage = usage or Usage()
+    cached = usage.input_tokens_details.cached_tokens or 0
+    reasoning = usage.output_tokens_details.reasoning_tokens or 0
+    return {
+        "user_id": user_id,
+        "thread_id": thread_id or "",
+        "model": model,
+        "requests": usage.requests,
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": cached,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": reasoning,
+        "estimated": estimated,
+        "tool_calls": tool_calls,
+        "first_token_ms": _ms(None if first_token_at is None else first_token_at - started),
+        "total_ms": _ms(ended - started) or 0,
+        "outcome": str(outcome),
+        "error_kind": error_kind,
+        "cost": turn_cost(
+            model=model,
+            input_tokens=usage.input_tokens,
+            cached_input_tokens=cached,
+            output_tokens=usage.output_tokens,
+        ),
+        "created_at": timezone.now(),
+    }
+
+
+def turn_record(
+    *,
+    user_id: int | None,
+    thread_id: str,
+    model: str,
+    result: Any | None,
+    started: float,
+    first_token_at: float | None,
+    outcome: Outcome | str,
+    error_kind: str = "",
+    estimated: bool = False,
+) -> None:
+    """Record a turn that just ended: its row is written in the background, so the
+    stream's end waits for nothing. `result` is the Agents SDK's run result (its usage
+    is summed over the run's model requests), None when the run never started."""
+    usage = result.context_wrapper.usage if result is not None else None
+    tool_calls = (
+        sum(1 for item in result.new_items if isinstance(item, ToolCallItem)) if result else 0
+    )
+    row = turn_row(
+        user_id=user_id,
+        thread_id=thread_id,
+        model=model,
+        usage=usage,
+        tool_calls=tool_calls,
+        started=started,
+        first_token_at=first_token_at,
+        ended=time.monotonic(),
+        outcome=outcome,
+        error_kind=error_kind,
+        estimated=estimated,
+    )
+    task = asyncio.ensure_future(_write(row))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def _write(row: dict[str, Any]) -> None:
+    try:
+        if pg.enabled():
+            await pg.execute_once(_INSERT, tuple(row[column] for column in _COLUMNS))
+        else:
+            await run_sync(TurnUsage.objects.create, **row)
+    except Exception:  # a lost usage row must not break chat; it is logged
+        logger.exception("Could not record a turn's usage")
+
+
+async def turn_records_flush() -> None:
+    """Wait until every usage row handed to turn_record is written."""
+    while _pending:
+        await asyncio.gather(*_pending, return_exceptions=True)
