@@ -9,6 +9,7 @@ from typing import Any
 
 import openai
 from agents import MaxTurnsExceeded, ToolCallItem, Usage
+from chatkit.errors import CustomStreamError
 from django.utils import timezone
 
 from config import pg
@@ -62,8 +63,9 @@ def error_kind_of(exc: BaseException) -> str:
             return f"status_{exc.status_code}"
         case MaxTurnsExceeded():
             return "max_turns"
-    name = type(exc).__name__
-    return "stream_error" if name == "CustomStreamError" else "internal"
+        case CustomStreamError():
+            return "stream_error"
+    return "internal"
 
 
 def turn_row(
