@@ -132,8 +132,8 @@ async def user_message_input(
     that sends them (every turn would send them again whole), files' text always."""
     if not item.attachments:  # most messages: nothing to copy or label
         return await convert(item, is_last_message)
-    earlier = [] if is_last_message else [a for a in item.attachments if a.type == "image"]
-    sent = item.model_copy(
-        update={"attachments": [a for a in item.attachments if a not in earlier]}
-    )
+    # A file named twice in one message goes to the model once.
+    unique = list({attachment.id: attachment for attachment in item.attachments}.values())
+    earlier = [] if is_last_message else [a for a in unique if a.type == "image"]
+    sent = item.model_copy(update={"attachments": [a for a in unique if a not in earlier]})
     return label_images(await convert(sent, is_last_message), sent.attachments, earlier)

@@ -28,11 +28,13 @@ def attachment_check_sendable(
 
     NotFound for another user's (or no) attachment; BadRequest for one not uploaded yet.
     """
-    ids = list(dict.fromkeys(attachment_ids))
+    named = list(attachment_ids)
+    # SPEC "Limits": counted as named, the same one twice counts twice.
+    if len(named) > MAX_PER_MESSAGE:
+        raise BadRequest(f"At most {MAX_PER_MESSAGE} attachments per message.")
+    ids = list(dict.fromkeys(named))
     if not ids:
         return
-    if len(ids) > MAX_PER_MESSAGE:
-        raise BadRequest(f"At most {MAX_PER_MESSAGE} attachments per message.")
     rows = {
         row.attachment_id: row
         for row in AttachmentFile.objects.for_user(user)

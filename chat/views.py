@@ -8,7 +8,6 @@ so every refusal is SPEC's JSON error and never a half-open stream.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from http import HTTPStatus
@@ -28,6 +27,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
+from pydantic_core import from_json
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,12 +87,13 @@ def parse_request(body: bytes) -> ChatKitReq:
         raise BadRequest("Request body is empty; expected a ChatKit request as JSON.")
     try:
         if b"\\u0000" in body:  # rare: take the slow path and drop NULs (chat/text.py)
-            parsed = CHATKIT_REQUEST.validate_python(without_nul(json.loads(body)))
+            # The same strict parser as validate_json (a lone surrogate is invalid JSON).
+            parsed = CHATKIT_REQUEST.validate_python(without_nul(from_json(body)))
         else:
             parsed = CHATKIT_REQUEST.validate_json(body)
     except RecursionError as exc:  # hostile nesting: a client error, never a 500
         raise BadRequest("Request body is nested too deeply.") from exc
-    except ValueError as exc:  # json.JSONDecodeError and pydantic's ValidationError
+    except ValueError as exc:  # from_json's error and pydantic's ValidationError
         if not isinstance(exc, ValidationError):
             raise BadRequest("Request body is not valid JSON.") from exc
         first = exc.errors()[0] if exc.errors() else {}

@@ -16,8 +16,16 @@ from todos.serializers import TodoSerializer
 _BOOLEANS = {"true": True, "false": False}
 
 
+def _query_param(request: Request, name: str) -> str | None:
+    """A query parameter; one holding a NUL is 400 (PostgreSQL cannot compare with it)."""
+    raw = request.query_params.get(name)
+    if raw is not None and "\x00" in raw:
+        raise BadRequest(f"{name} must not contain NUL characters.")
+    return raw
+
+
 def _completed_filter(request: Request) -> bool | None:
-    raw = request.query_params.get("completed")
+    raw = _query_param(request, "completed")
     if raw is None or raw == "":
         return None
     try:
@@ -33,7 +41,7 @@ class TodoListApi(APIView):
         todos = selectors.todo_list(
             user=request.user,
             completed=_completed_filter(request),
-            search=request.query_params.get("search"),
+            search=_query_param(request, "search"),
         )
         paginator = TodoPagination()
         page = paginator.paginate_queryset(todos, request, view=self)

@@ -185,3 +185,22 @@ async def test_upload_and_preview_refuse_other_methods(async_client, user, beare
     assert upload.status_code == HTTPStatus.METHOD_NOT_ALLOWED
     preview = await async_client.post(attachment["preview_url"])
     assert preview.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+async def test_one_attachment_named_eleven_times_is_400_before_any_stream(
+    async_client, user, bearer
+):
+    # Issue 20 #1: the ids were de-duplicated before counting, so one file named 200 times
+    # passed the 10-per-message limit (and was read and sent 200 times).
+    mine = await ac.attach(async_client, bearer(user), "notes.txt", b"milk\n", "text/plain")
+    response = await ac.chatkit(
+        async_client, ac.create_thread_with("add these", [mine["id"]] * 11), bearer(user)
+    )
+    assert ac.error(response) == BAD
+    assert not await Thread.objects.aexists()
+
+    # Ten names, the same file each time, is within the limit.
+    events = await ac.turn(
+        async_client, ac.create_thread_with("add these", [mine["id"]] * 10), bearer(user)
+    )
+    assert any(event.type == "thread.item.done" for event in events)

@@ -133,3 +133,22 @@ async def test_dictation_without_a_key_is_a_clear_400(async_client, user, bearer
     response = await ac.chatkit(async_client, json.dumps(body).encode(), bearer(user))
     assert ac.error(response) == (HTTPStatus.BAD_REQUEST, "bad_request")
     assert "OPENAI_API_KEY" in response.json()["error"]["message"]
+
+
+async def test_a_file_named_twice_in_a_message_goes_to_the_model_once(
+    async_client, user, bearer, png, fake_openai
+):
+    headers = bearer(user)
+    image = await ac.attach(async_client, headers, "list.png", png, "image/png")
+    notes = await ac.attach(async_client, headers, "notes.csv", b"milk,2\n", "text/csv")
+
+    ids = [image["id"], notes["id"], image["id"], notes["id"], notes["id"]]
+    await ac.turn(async_client, ac.create_thread_with("read", ids), headers)
+
+    content = _user_content(fake_openai.requests[0])
+    assert [part["type"] for part in content] == [
+        "input_text",  # the typed text
+        "input_text",  # the image's label
+        "input_image",
+        "input_text",  # the file's text
+    ]

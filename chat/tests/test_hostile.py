@@ -128,3 +128,81 @@ async def test_list_requests_are_capped_to_the_page_size(async_client, user, bea
     assert response.status_code == HTTPStatus.OK
     page = response.json()
     assert len(page["data"]) == 2 and page["has_more"] is True
+
+
+def _message(**overrides) -> dict:
+    """A threads.create body's `input`, plain text unless `overrides` say otherwise."""
+    return {
+        "content": [{"type": "input_text", "text": "hi"}],
+        "attachments": [],
+        "inference_options": {},
+        **overrides,
+    }
+
+
+LONG = "x" * 9_000
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        _message(inference_options={"model": LONG}),
+        _message(inference_options={"tool_choice": {"id": LONG}}),
+        _message(content=[{"type": "input_tag", "id": LONG, "text": "t", "data": {}}]),
+        _message(content=[{"type": "input_tag", "id": "t", "text": LONG, "data": {}}]),
+        _message(
+            content=[{"type": "input_tag", "id": "t", "text": "t", "data": {}, "group": LONG}]
+        ),
+        _message(quoted_text=LONG),
+    ],
+    ids=["model", "tool_choice", "tag_id", "tag_text", "tag_group", "quoted_text"],
+)
+async def test_every_string_of_a_message_counts_toward_its_limit(
+    async_client, user, bearer, message
+):
+    # Issue 20 #4: only text, quoted text and tag data were counted, so 900,000
+    # characters in a model name or a tag id were stored.
+    response = await post(async_client, _req("threads.create", input=message), bearer(user))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["code"] == "bad_request"
+    assert not await Thread.objects.aexists()
+
+
+@pytest.mark.parametrize(
+    "request_type, params",
+    [
+        (
+            "items.feedback",
+            {"thread_id": "thr_x", "item_ids": ["m" * 100] * 100, "kind": "positive"},
+        ),
+        ("threads.custom_action", {"thread_id": "thr_x", "item_id": LONG, "action": {"type": "x"}}),
+        (
+            "threads.custom_action",
+            {"thread_id": "thr_x", "action": {"type": "todo.complete", "payload": {"p": LONG}}},
+        ),
+        ("threads.add_client_tool_output", {"thread_id": "thr_x", "result": {"r": LONG}}),
+        ("attachments.create", {"name": LONG, "size": 1, "mime_type": "text/plain"}),
+        ("items.list", {"thread_id": LONG}),
+    ],
+    ids=["feedback", "item_id", "action_payload", "tool_output", "attachment_name", "thread_id"],
+)
+async def test_other_request_strings_are_bounded_too(
+    async_client, user, bearer, request_type, params
+):
+    body = json.dumps({"type": request_type, "params": params}).encode()
+    response = await post(async_client, body, bearer(user))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+async def test_a_lone_surrogate_beside_a_nul_is_400_before_any_thread(
+    async_client, user, bearer, caplog
+):
+    # Issue 20 #7: a body with a NUL took json.loads, which accepts a lone surrogate: the
+    # thread was created, the message lost (it cannot be stored) and an exception logged.
+    body = _req("threads.create", input=_message()).replace(b'"hi"', b'"hi \\ud800 \\u0000"')
+    response = await post(async_client, body, bearer(user))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"]["code"] == "bad_request"
+    assert not await Thread.objects.aexists()
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]

@@ -136,6 +136,15 @@ def test_list_search(client_for_user, user, other_user):
     assert [t["id"] for t in body["results"]] == [by_description.id, hit.id]
 
 
+@pytest.mark.parametrize(
+    "query", [{"search": "rent\x00"}, {"search": "\x00"}, {"completed": "true\x00"}]
+)
+def test_a_nul_in_a_filter_is_400(client_for_user, user, query):
+    # Issue 20 #6: `?search=%00` was a 500 on PostgreSQL (it cannot compare text with NUL).
+    TodoFactory(owner=user, title="Pay rent")
+    assert_error(client_for_user.get(LIST, query), HTTPStatus.BAD_REQUEST, "bad_request")
+
+
 def test_list_does_not_query_per_row(client_for_user, user, django_assert_num_queries):
     TodoFactory.create_batch(2, owner=user)
     with CaptureQueriesContext(connection) as baseline:
