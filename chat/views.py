@@ -17,6 +17,8 @@ from chatkit.store import NotFoundError
 from chatkit.types import (
     ChatKitReq,
     ErrorEvent,
+    ThreadsAddClientToolOutputReq,
+    ThreadsAddStructuredInputReq,
     ThreadsCustomActionReq,
     ThreadsRetryAfterItemReq,
     ThreadsSyncCustomActionReq,
@@ -41,6 +43,7 @@ from chat.actions import check_action_request
 from chat.context import RequestContext
 from chat.heartbeat import with_heartbeat
 from chat.limits import check_limits
+from chat.pending import check_answer_request
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
@@ -113,6 +116,12 @@ async def check_thread_and_rate(
     limit (Redis). Independent, so awaited together: under load every wait is a trip
     through a busy event loop before the first token. As with DRF's throttles, which
     run before the handler, a turn refused by a later check still counts."""
+    if isinstance(parsed, ThreadsAddClientToolOutputReq | ThreadsAddStructuredInputReq):
+        # Nothing pending to answer is refused before it counts as a turn.
+        await server.check_thread(parsed, context)
+        await check_answer_request(server.store, parsed, context)
+        await acheck_chat_turn(user_id=context.user.pk)
+        return
     checks = []
     if getattr(parsed.params, "thread_id", None) is not None:
         checks.append(server.check_thread(parsed, context))

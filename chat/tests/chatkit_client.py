@@ -13,6 +13,10 @@ from chatkit.types import (
     ItemsFeedbackReq,
     ItemsListParams,
     ItemsListReq,
+    StructuredInputAnswerSubmission,
+    StructuredInputSubmission,
+    ThreadAddClientToolOutputParams,
+    ThreadAddStructuredInputParams,
     ThreadAddUserMessageParams,
     ThreadCreateParams,
     ThreadCustomActionParams,
@@ -20,6 +24,8 @@ from chatkit.types import (
     ThreadGetByIdParams,
     ThreadListParams,
     ThreadRetryAfterItemParams,
+    ThreadsAddClientToolOutputReq,
+    ThreadsAddStructuredInputReq,
     ThreadsAddUserMessageReq,
     ThreadsCreateReq,
     ThreadsCustomActionReq,
@@ -92,6 +98,21 @@ def custom_action(
 def retry_after(thread_id: str, item_id: str) -> bytes:
     params = ThreadRetryAfterItemParams(thread_id=thread_id, item_id=item_id)
     return _dump(ThreadsRetryAfterItemReq(params=params))
+
+
+def client_tool_output(thread_id: str, result: Any) -> bytes:
+    """threads.add_client_tool_output: the client's answer to a pending tool call."""
+    params = ThreadAddClientToolOutputParams(thread_id=thread_id, result=result)
+    return _dump(ThreadsAddClientToolOutputReq(params=params))
+
+
+def structured_input(thread_id: str, item_id: str, answers: dict[str, list[str]]) -> bytes:
+    """threads.add_structured_input: `answers` maps each input's id to its values."""
+    submission = StructuredInputSubmission(
+        answers={key: StructuredInputAnswerSubmission(values=v) for key, v in answers.items()}
+    )
+    params = ThreadAddStructuredInputParams(thread_id=thread_id, item_id=item_id, input=submission)
+    return _dump(ThreadsAddStructuredInputReq(params=params))
 
 
 def feedback(thread_id: str, item_ids: list[str], kind: FeedbackKind) -> bytes:
