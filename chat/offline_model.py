@@ -183,6 +183,9 @@ def answer_for_tool_output(tool: str | None, arguments: dict[str, Any], output: 
             count = data.get("count", 0)
             if not count:
                 return f"You have no {label}."
+            shown = data.get("shown", count)
+            if shown < count:
+                return f"Here are the newest {shown} of your {count} {label}."
             return f"Here are your {label} ({count})."
         case "list_todos" | "search_todos":
             todos = data.get("todos") or []

@@ -61,7 +61,11 @@ from attachments.transcribe import transcribe_audio
 from chat.actions import (
     TODOS_CHANGED_EFFECT,
     ActionInvalid,
+    CreatePayload,
+    MorePayload,
     RetryPayload,
+    create_events,
+    more_events,
     parse_action,
     retry_events,
     todo_action_events,
@@ -237,6 +241,10 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                 yield done
             # And a card saying it failed, with "Try again", so a reload still shows it.
             yield self._error_card(thread, input_user_message, failure.message, context)
+            if input_user_message is not None:
+                # One retry control per failure: the card's (it survives a reload), so
+                # the error event offers none of its own.
+                failure = CustomStreamError(failure.message, allow_retry=False)
         # Even a failed turn may have changed todos before it broke off.
         if context.todos_changed:
             yield ClientEffectEvent(name=TODOS_CHANGED_EFFECT, data={})
@@ -365,10 +373,17 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             payload = parse_action(action)
         except ActionInvalid as exc:
             raise CustomStreamError(exc.message, allow_retry=False) from None
-        if isinstance(payload, RetryPayload):
-            events = retry_events(self.store, self.respond, thread, payload, sender, context)
-        else:
-            events = todo_action_events(self.store, thread, action.type, payload, sender, context)
+        match payload:
+            case RetryPayload():
+                events = retry_events(self.store, self.respond, thread, payload, sender, context)
+            case CreatePayload():
+                events = create_events(self.store, thread, payload, sender, context)
+            case MorePayload():
+                events = more_events(payload, sender, context)
+            case _:
+                events = todo_action_events(
+                    self.store, thread, action.type, payload, sender, context
+                )
         async for event in events:
             yield event
 

@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 from agents import ModelBehaviorError, RunContextWrapper, function_tool
 from chatkit.agents import AgentContext
-from chatkit.types import HiddenContextItem, ThreadItemDoneEvent
+from chatkit.icons import IconName
+from chatkit.types import HiddenContextItem, ProgressUpdateEvent, ThreadItemDoneEvent
 from django.utils import timezone
 
 from accounts.models import User
 from chat.context import RequestContext
-from chat.widgets import todo_list_widget
+from chat.widgets import MAX_WIDGET_ROWS, todo_list_widget
 from config.db import run_sync
 from todos import selectors, services
 from todos.exceptions import TodoInvalid, TodoNotFound
@@ -62,6 +63,20 @@ def _brief(todo: Todo) -> dict[str, Any]:
     if len(data["description"]) > MAX_DESCRIPTION_CHARS:
         data["description"] = data["description"][:MAX_DESCRIPTION_CHARS] + "…"
     return data
+
+
+async def progress(ctx: ToolContext, text: str, icon: IconName | None = None) -> None:
+    """Tell the client what the tool is doing now (a `progress_update` event)."""
+    await ctx.context.stream(ProgressUpdateEvent(text=text, icon=icon))
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _todos_word(count: int) -> str:
+    return "1 todo" if count == 1 else f"{count} todos"
 
 
 async def _note(ctx: ToolContext, tool: str, data: dict[str, Any]) -> None:
@@ -137,6 +152,7 @@ async def add_todo(
     """
     user = _user(ctx)
     fields = {"description": description or "", "priority": priority, "due_date": due_date or None}
+    await progress(ctx, f"Adding {_quoted(title)}…", "plus")
     return await _change(
         ctx,
         "add_todo",
@@ -153,8 +169,13 @@ async def list_todos(ctx: ToolContext, status: Status = "open") -> str:
     Args:
         status: open (not done, the default), completed, or all.
     """
-    todos = await selectors.atodo_list(user=_user(ctx), completed=_STATUS_FILTER[status])
-    return _list_result(todos, status=status)
+    user = _user(ctx)
+    count = await selectors.atodo_count(user=user, completed=_STATUS_FILTER[status])
+    await progress(ctx, f"Looking through {_todos_word(count)}…", "search")
+    todos = await selectors.atodo_newest(
+        user=user, completed=_STATUS_FILTER[status], limit=MAX_LISTED
+    )
+    return _list_result(todos, total=count, status=status)
 
 
 @function_tool(failure_error_function=tool_failure)
@@ -166,10 +187,17 @@ async def show_todos(ctx: ToolContext, status: Status = "open") -> str:
     Args:
         status: open (not done, the default), completed, or all.
     """
-    todos = await selectors.atodo_list(user=_user(ctx), completed=_STATUS_FILTER[status])
-    widget, copy_text = todo_list_widget(todos, heading=_HEADINGS[status])
+    user = _user(ctx)
+    count = await selectors.atodo_count(user=user, completed=_STATUS_FILTER[status])
+    await progress(ctx, f"Looking through {_todos_word(count)}…", "search")
+    todos = await selectors.atodo_newest(
+        user=user, completed=_STATUS_FILTER[status], limit=MAX_WIDGET_ROWS
+    )
+    widget, copy_text = todo_list_widget(
+        todos, heading=_HEADINGS[status], total=count, status=status
+    )
     await ctx.context.stream_widget(widget, copy_text=copy_text)
-    return _list_result(todos, status=status, shown_to_user="yes")
+    return _list_result(todos, total=count, status=status, shown_to_user="yes")
 
 
 @function_tool(failure_error_function=tool_failure)
@@ -179,21 +207,25 @@ async def search_todos(ctx: ToolContext, query: str) -> str:
     Args:
         query: Text to look for (case-insensitive).
     """
+    await progress(ctx, f"Searching your todos for {_quoted(query)}…", "search")
     todos = await selectors.atodo_list(user=_user(ctx), search=query)
     return _list_result(todos, query=query)
 
 
-def _list_result(todos: list[Todo], **about: str) -> str:
+def _list_result(todos: list[Todo], total: int | None = None, **about: str) -> str:
     """At most MAX_LISTED todos, with the total count."""
     shown = todos[:MAX_LISTED]
-    result: dict[str, Any] = {**about, "count": len(todos), "todos": [_brief(t) for t in shown]}
-    if len(todos) > len(shown):
+    count = max(total if total is not None else len(todos), len(shown))
+    result: dict[str, Any] = {**about, "count": count, "todos": [_brief(t) for t in shown]}
+    if count > len(shown):
         result["truncated"] = True
+        result["shown"] = len(shown)
     return dumps(result)
 
 
 async def _set_completed(ctx: ToolContext, tool: str, ref: str, completed: bool) -> str:
     user = _user(ctx)
+    await progress(ctx, f"{'Completing' if completed else 'Reopening'} {_quoted(ref)}…", "check")
 
     def change() -> Todo:
         found = selectors.todo_find(user=user, ref=ref)
@@ -255,6 +287,7 @@ async def update_todo(
             {"error": "Nothing to change: give a new title, description, priority or due date."}
         )
     user = _user(ctx)
+    await progress(ctx, f"Updating {_quoted(ref)}…", "write")
 
     def change() -> Todo:
         found = selectors.todo_find(user=user, ref=ref)
@@ -271,6 +304,7 @@ async def delete_todo(ctx: ToolContext, ref: str) -> str:
         ref: The todo's id as "#12", or its title.
     """
     user = _user(ctx)
+    await progress(ctx, f"Deleting {_quoted(ref)}…", "dots-horizontal")
 
     def change() -> Todo:
         found = selectors.todo_find(user=user, ref=ref)

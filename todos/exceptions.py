@@ -14,3 +14,11 @@ class TodoNotFound(NotFound):
 
 class TodoInvalid(BadRequest):
     """A field of a todo is invalid; the message names the field and the rule."""
+
+
+class TodoAmbiguous(TodoNotFound):
+    """A reference that matches several of the user's todos; `candidates` are they."""
+
+    def __init__(self, message: str, candidates: list) -> None:
+        super().__init__(message)
+        self.candidates = candidates

@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from config.db import run_sync
-from todos.exceptions import TodoNotFound
+from todos.exceptions import TodoAmbiguous, TodoNotFound
 from todos.models import Todo
 
 # How many candidates an "ambiguous" message names.
@@ -58,9 +58,10 @@ def _pick(matches: QuerySet[Todo], ref: str) -> Todo | None:
     open_ones = list(matches.filter(completed=False)[: _AMBIGUOUS_SHOWN + 1])
     if len(open_ones) == 1:
         return open_ones[0]
-    raise TodoNotFound(
+    raise TodoAmbiguous(
         f'More than one todo matches "{ref}": {_describe(open_ones or candidates)}. '
-        "Say which one by its #id."
+        "Say which one by its #id.",
+        candidates=(open_ones or candidates)[:_AMBIGUOUS_SHOWN],
     )
 
 
@@ -92,6 +93,37 @@ def todo_find(*, user: User, ref: str) -> Todo:
     if partial is not None:
         return partial
     raise TodoNotFound(f'No todo matches "{text}".')
+
+
+def todo_open_with_title(*, user: User, title: str) -> Todo | None:
+    """The newest open todo titled `title` (ignoring case and surrounding spaces)."""
+    return (
+        Todo.objects.for_user(user)
+        .filter(completed=False, title__iexact=(title or "").strip())
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+async def atodo_open_with_title(*, user: User, title: str) -> Todo | None:
+    return await run_sync(todo_open_with_title, user=user, title=title)
+
+
+def todo_count(*, user: User, completed: bool | None = None) -> int:
+    return todo_list(user=user, completed=completed).count()
+
+
+async def atodo_count(*, user: User, completed: bool | None = None) -> int:
+    return await run_sync(todo_count, user=user, completed=completed)
+
+
+def todo_newest(*, user: User, completed: bool | None = None, limit: int) -> list[Todo]:
+    """The newest `limit` of the user's todos (open, done or all)."""
+    return list(todo_list(user=user, completed=completed)[: max(0, limit)])
+
+
+async def atodo_newest(*, user: User, completed: bool | None = None, limit: int) -> list[Todo]:
+    return await run_sync(todo_newest, user=user, completed=completed, limit=limit)
 
 
 async def atodo_list(

@@ -279,7 +279,7 @@ async def test_a_failing_model_ends_the_stream_with_a_friendly_error(
 
     error = events[-1] if events[-1].type == "error" else events[-2]
     assert error.type == "error"
-    assert error.allow_retry is True
+    assert error.allow_retry is False  # the card holds the one retry control
     assert error.message and "127.0.0.1" not in error.message and "Traceback" not in error.message
     items = [i async for i in ThreadItem.objects.filter(thread_id=events[0].thread.id)]
     assert items[0].type == "user_message"  # the user's message is kept

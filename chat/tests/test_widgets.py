@@ -46,7 +46,9 @@ def test_rows_carry_specs_actions_and_name_their_todo():
 
     assert isinstance(widget, ListView)
     assert todo_ids(widget) == [7, 8]
-    (check_open, delete_open), (check_done, delete_done) = (controls(r) for r in widget.children)
+    (check_open, delete_open), (check_done, delete_done) = (
+        controls(r) for r in widget.children[:2]
+    )
     assert (check_open.label, check_open.defaultChecked) == ("buy milk", False)
     assert (check_open.onChangeAction.type, check_open.onChangeAction.payload) == (
         TODO_COMPLETE,
@@ -59,7 +61,7 @@ def test_rows_carry_specs_actions_and_name_their_todo():
         {"id": 8},
     )
     first = widget.children[0].children
-    assert any(isinstance(c, Caption) and c.value == "due 2030-01-02" for c in first)
+    assert any(isinstance(c, Caption) and c.value.startswith("due Jan 2") for c in first)
     assert any(isinstance(c, Badge) and c.label == "high" for c in first)
     assert (
         copy_text
@@ -70,7 +72,7 @@ def test_rows_carry_specs_actions_and_name_their_todo():
 def test_a_long_list_is_capped_and_the_copy_text_says_so():
     todos = [Todo(id=n, title=f"todo {n}") for n in range(1, MAX_WIDGET_ROWS + 6)]
     widget, copy_text = todo_list_widget(todos, heading="Open todos")
-    assert len(widget.children) == MAX_WIDGET_ROWS
+    assert len(todo_ids(widget)) == MAX_WIDGET_ROWS
     assert copy_text.endswith("…and 5 more.")
 
 
@@ -108,7 +110,7 @@ async def test_list_turn_answers_with_a_valid_widget_of_every_open_todo(
     assert isinstance(validated.widget, ListView)
     assert sorted(todo_ids(validated.widget)) == sorted(t.id for t in mine)
     assert done.id not in todo_ids(validated.widget)
-    for row in validated.widget.children:
+    for row in validated.widget.children[: len(mine)]:
         checkbox, delete = controls(row)
         assert checkbox.onChangeAction.type == TODO_COMPLETE
         assert delete.onClickAction.type == TODO_DELETE
