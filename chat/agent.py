@@ -11,6 +11,7 @@ from typing import Any
 
 from agents import Agent, Model, OpenAIResponsesModel, RunConfig, set_tracing_disabled
 from chatkit.agents import AgentContext
+from chatkit.types import InferenceOptions
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -19,6 +20,7 @@ from openai import AsyncOpenAI
 from chat.agent_identity import freeze_identity
 from chat.budget import filter_model_input
 from chat.context import RequestContext
+from chat.inference import chosen_model, model_settings
 from chat.offline_model import OfflineModel
 from chat.tools import TODO_TOOLS
 
@@ -84,12 +86,28 @@ def model_label(model: Model | str | None) -> str:
     return str(getattr(model, "model", None) or type(model).__name__)
 
 
-def get_run_config(model: Model | None = None) -> RunConfig:
-    """Run settings: the given (else the configured) model, and no traces sent to OpenAI."""
+@functools.cache
+def get_named_model(name: str) -> Model:
+    """A model a message picked from CHATKIT_MODELS (offline: the offline model)."""
+    if not settings.CHATKIT["OPENAI_API_KEY"]:
+        return get_model()
+    return OpenAIResponsesModel(model=name, openai_client=get_openai_client())
+
+
+def get_run_config(
+    model: Model | None = None, options: InferenceOptions | None = None
+) -> RunConfig:
+    """Run settings: the given model, else the one the message picked (`options`, see
+    chat/inference.py), else the configured one; its forced composer tool; and no
+    traces sent to OpenAI."""
     # Traces would go to OpenAI's endpoint with the user's todos in them.
     set_tracing_disabled(True)
+    picked = chosen_model(options)
+    if model is None and picked is not None:
+        model = get_named_model(picked)
     return RunConfig(
         model=model or get_model(),
+        model_settings=model_settings(options),
         tracing_disabled=True,
         trace_include_sensitive_data=False,
         workflow_name="Todo chat",
@@ -102,4 +120,5 @@ def get_run_config(model: Model | None = None) -> RunConfig:
 def _reset_on_setting_change(*, setting: str, **kwargs: Any) -> None:
     if setting == "CHATKIT":
         get_model.cache_clear()
+        get_named_model.cache_clear()
         get_openai_client.cache_clear()

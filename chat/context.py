@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chatkit.types import ThreadMetadata
+from chatkit.types import InferenceOptions, ThreadMetadata
 
 from accounts.models import User
 
@@ -29,6 +29,8 @@ class RequestContext:
     recent_items: RecentItems | None = None
     # This turn's tool effects (set by the server for each run of a user message).
     ledger: TurnLedger | None = None
+    # The turn's user message's model and forced composer tool (chat/inference.py).
+    inference_options: InferenceOptions | None = None
     # The request reruns a user message (retry_after_item, "Try again").
     rerun: bool = False
     # A client's key for a message it may resend (`Idempotency-Key`, or the

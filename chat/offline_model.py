@@ -205,10 +205,24 @@ def answer_for_tool_output(tool: str | None, arguments: dict[str, Any], output: 
     return "Done."
 
 
-def decide(input: str | list[TResponseInputItem]) -> Reply:
-    """Choose the next step from the conversation so far."""
+def forced_reply(text: str, tool_choice: Any) -> Reply | None:
+    """A composer tool forced on the message (chat/inference.py): the whole message is
+    the new todo's title (`add_todo`) or the search (`search_todos`)."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    if tool_choice == "add_todo":
+        return Reply(tool="add_todo", arguments={"title": text})
+    if tool_choice == "search_todos":
+        return Reply(tool="search_todos", arguments={"query": text})
+    return None
+
+
+def decide(input: str | list[TResponseInputItem], tool_choice: Any = None) -> Reply:
+    """Choose the next step from the conversation so far (`tool_choice`: a composer
+    tool the message forces, until a tool has run)."""
     if isinstance(input, str):
-        return parse_command(input)
+        return forced_reply(input, tool_choice) or parse_command(input)
     items = list(input)
     if not items:
         return Reply(text=HELP_TEXT)
@@ -236,7 +250,8 @@ def decide(input: str | list[TResponseInputItem]) -> Reply:
     for item in reversed(items):
         # Plain user messages only: our hidden context goes in as developer messages.
         if _field(item, "role") == "user" and _field(item, "type") in (None, "message"):
-            return parse_command(_message_text(item))
+            text = _message_text(item)
+            return forced_reply(text, tool_choice) or parse_command(text)
     return Reply(text=HELP_TEXT)
 
 
@@ -313,7 +328,8 @@ class OfflineModel(Model):
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
         calls = self._attachment_calls(input)
-        output = calls or [self._output_item(decide(input))]  # calls: "add these" with a file
+        # calls: "add these" with a file
+        output = calls or [self._output_item(decide(input, model_settings.tool_choice))]
         usage = estimated_usage(system_instructions, input, output[0])
         return ModelResponse(output=output, usage=usage, response_id=_new_id("resp"))
 
@@ -337,7 +353,7 @@ class OfflineModel(Model):
             for event in attachments.stream_calls(calls, response_id=_new_id("resp")):
                 yield event
             return
-        item = self._output_item(decide(input))
+        item = self._output_item(decide(input, model_settings.tool_choice))
         chunks: list[str] = []
         if isinstance(item, ResponseOutputMessage):
             part = item.content[0]

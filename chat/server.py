@@ -269,6 +269,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         converter = TodoThreadItemConverter(user=context.user)
         agent_input = await converter.to_agent_input(list(reversed(history.data)))
         if input_user_message is not None:
+            context.inference_options = input_user_message.inference_options
             context.ledger = TurnLedger(thread.id, input_user_message.id, rerun=context.rerun)
             if context.rerun:
                 agent_input += await already_applied_notes(thread.id, input_user_message.id)
@@ -279,7 +280,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """The agent's events, cut off after the configured silence from the model."""
         result: RunResultStreaming | None = None
-        run_config = get_run_config(self.model)
+        run_config = get_run_config(self.model, agent_context.request_context.inference_options)
         # For the turn's usage row: a run that neither finishes nor fails was stopped.
         started, first_token_at, outcome, error_kind = time.monotonic(), None, "stopped", ""
         try:

@@ -42,6 +42,7 @@ from attachments.selectors import acheck_message_attachments
 from chat.actions import check_action_request
 from chat.context import RequestContext
 from chat.heartbeat import with_heartbeat
+from chat.inference import check_inference_options
 from chat.limits import check_limits
 from chat.pending import check_answer_request
 from chat.ratelimit import acheck_chat_turn
@@ -106,6 +107,7 @@ def parse_request(body: bytes) -> ChatKitReq:
         detail = f" ({where}: {first.get('msg')})" if where else ""
         raise BadRequest(f"Not a valid ChatKit request{detail}.") from exc
     check_limits(parsed)  # SPEC "Limits" (chat/limits.py)
+    check_inference_options(parsed)  # a model or composer tool not offered: 400
     return parsed
 
 

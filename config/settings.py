@@ -114,10 +114,16 @@ BETTER_AUTH = {
 }
 
 # --- ChatKit -----------------------------------------------------------------
+# Models a client may pick (inference_options.model); the first is the default.
+_CHATKIT_MODELS = env_list("CHATKIT_MODELS")
 CHATKIT = {
     "OPENAI_API_KEY": env("OPENAI_API_KEY"),
     "OPENAI_BASE_URL": env("OPENAI_BASE_URL"),
-    "MODEL": env("CHATKIT_MODEL", "gpt-4.1-mini"),
+    "MODEL": _CHATKIT_MODELS[0] if _CHATKIT_MODELS else env("CHATKIT_MODEL", "gpt-4.1-mini"),
+    # Empty: MODEL alone (chat/inference.py).
+    "MODELS": _CHATKIT_MODELS,
+    # The small model that titles a thread after its first answer (chat/titles.py).
+    "TITLE_MODEL": env("CHATKIT_TITLE_MODEL", "gpt-4.1-nano"),
     "MODEL_TIMEOUT_SECONDS": float(env("CHATKIT_MODEL_TIMEOUT_SECONDS", "60") or 60),
     "OFFLINE_TOKEN_DELAY_MS": env_int("CHATKIT_OFFLINE_TOKEN_DELAY_MS", 0),
     "SESSION_TTL": env_int("CHATKIT_SESSION_TTL", 600),

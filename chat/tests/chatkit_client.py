@@ -174,3 +174,16 @@ def with_metadata(body: bytes, **metadata: Any) -> bytes:
     data = json.loads(body)
     data["metadata"] = {**data.get("metadata", {}), **metadata}
     return json.dumps(data).encode()
+
+
+def with_inference(body: bytes, *, model: str | None = None, tool: str | None = None) -> bytes:
+    """A message request whose `inference_options` pick `model` and force `tool`
+    (ChatKit's composer.models / composer.tools)."""
+    data = json.loads(body)
+    options: dict[str, Any] = {}
+    if model is not None:
+        options["model"] = model
+    if tool is not None:
+        options["tool_choice"] = {"id": tool}
+    data["params"]["input"]["inference_options"] = options
+    return json.dumps(data).encode()
