@@ -12,6 +12,7 @@ from accounts.models import User
 if TYPE_CHECKING:
     from chat.ledger import TurnLedger
     from chat.recent import RecentItems
+    from usage.quota import Reservation
 
 
 @dataclass
@@ -38,3 +39,5 @@ class RequestContext:
     idempotency_key: str | None = None
     user_message_id: str | None = None
     keyed_thread_id: str | None = None
+    # The daily token budget this turn holds while it runs (usage/quota.py).
+    quota_reservation: Reservation | None = None

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
+from chat.context import RequestContext
 from config import async_cache
-from config.exceptions import RateLimited
+from config.exceptions import QuotaExceeded, RateLimited
+from usage import quota
+from usage.services import turn_record
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +55,49 @@ async def ahit(*, key: str, rate: Rate) -> int | None:
     return None if count <= rate.limit else seconds_left
 
 
-async def acheck_chat_turn(*, user_id: int) -> None:
-    """Raise RateLimited when the user is over CHATKIT_RATE_LIMIT."""
-    retry_after = await ahit(key=f"chat:{user_id}", rate=parse_rate(settings.CHATKIT["RATE_LIMIT"]))
-    if retry_after is not None:
-        raise RateLimited(retry_after)
+async def acheck_chat_turn(*, user_id: int, context: RequestContext | None = None) -> None:
+    """Raise RateLimited when the user is over CHATKIT_RATE_LIMIT, QuotaExceeded when
+    over today's CHATKIT_USER_DAILY_TOKENS (both in one cache round trip); an admitted
+    turn's budget reservation goes into `context`."""
+    rate = parse_rate(settings.CHATKIT["RATE_LIMIT"])
+    key = f"chat:{user_id}"
+    budget = quota.daily_budget()
+    if budget is None:
+        retry_after = await ahit(key=key, rate=rate)
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+        return
+    now = timezone.now()
+    admission = await quota.admit_turn(
+        user_id=user_id,
+        rate_key=f"rl:{key}:{rate.window}",
+        rate_limit=rate.limit,
+        window=rate.window,
+        now=now,
+    )
+    if admission.verdict == "rate_limit":
+        raise RateLimited(admission.retry_after)
+    if admission.verdict == "quota":
+        _record_refusal(user_id)
+        message = quota.quota_message(budget=budget, spent=admission.spent, now=now)
+        raise QuotaExceeded(message, admission.retry_after)
+    if context is not None:
+        context.quota_reservation = admission.reservation
+    elif admission.reservation is not None:
+        await quota.release_unused(admission.reservation)
+
+
+def _record_refusal(user_id: int) -> None:
+    """A usage row for a turn refused by the budget (bounded by the rate limit)."""
+    from chat.agent import get_model, model_label
+
+    turn_record(
+        user_id=user_id,
+        thread_id="",
+        model=model_label(get_model()),
+        result=None,
+        started=time.monotonic(),
+        first_token_at=None,
+        outcome="refused",
+        error_kind="quota",
+    )

@@ -85,6 +85,7 @@ from chat.widgets import CHAT_RETRY, error_card
 from config import pg
 from config.db import run_sync
 from todos.exceptions import TodoNotFound
+from usage.quota import claim
 from usage.services import error_kind_of, turn_record
 
 logger = logging.getLogger(__name__)
@@ -281,6 +282,8 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         """The agent's events, cut off after the configured silence from the model."""
         result: RunResultStreaming | None = None
         run_config = get_run_config(self.model, agent_context.request_context.inference_options)
+        # The budget this turn holds; settled with its real tokens when the run ends.
+        reservation = claim(agent_context.request_context.quota_reservation)
         # For the turn's usage row: a run that neither finishes nor fails was stopped.
         started, first_token_at, outcome, error_kind = time.monotonic(), None, "stopped", ""
         try:
@@ -319,6 +322,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                 outcome=outcome,
                 error_kind=error_kind,
                 estimated=isinstance(run_config.model, OfflineModel),
+                reservation=reservation,
             )
 
     @staticmethod

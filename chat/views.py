@@ -26,7 +26,8 @@ from chatkit.types import (
 )
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 from pydantic_core import from_json
@@ -50,8 +51,11 @@ from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_serv
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key
+from config.db import run_sync
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
+from usage.quota import release_unused
+from usage.selectors import usage_today
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +132,7 @@ async def check_thread_and_rate(
     if getattr(parsed.params, "thread_id", None) is not None:
         checks.append(server.check_thread(parsed, context))
     if is_streaming_req(parsed):
-        checks.append(acheck_chat_turn(user_id=context.user.pk))
+        checks.append(acheck_chat_turn(user_id=context.user.pk, context=context))
     if len(checks) < 2:
         for check in checks:
             await check
@@ -139,9 +143,10 @@ async def check_thread_and_rate(
             raise outcome
 
 
-async def _guarded(result: StreamingResult) -> AsyncIterator[bytes]:
+async def _guarded(result: StreamingResult, context: RequestContext) -> AsyncIterator[bytes]:
     """Relay the SDK's SSE bytes; a failure outside the agent run (the store, the
-    database) still ends the stream with a friendly ChatKit error event."""
+    database) still ends the stream with a friendly ChatKit error event. A budget
+    reservation no model run claimed (a widget action) is given back at the end."""
     try:
         async for chunk in result:
             yield chunk
@@ -153,6 +158,8 @@ async def _guarded(result: StreamingResult) -> AsyncIterator[bytes]:
         message = "This conversation no longer exists." if isinstance(exc, NotFoundError) else None
         event = ErrorEvent(code="custom", message=message or MSG_FAILED, allow_retry=True)
         yield b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
+    finally:
+        await release_unused(context.quota_reservation)
 
 
 @csrf_exempt  # bearer tokens only: no cookies, so no CSRF exposure
@@ -163,6 +170,7 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         )
         response["Allow"] = "POST"
         return response
+    context: RequestContext | None = None
     try:
         user = await authenticate_chat_request(request)
         parsed = parse_request(read_body(request))
@@ -178,23 +186,56 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         context.idempotency_key = idempotency_key(request, parsed)
         await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
         result = await server.process_request(parsed, context)
-    except ApiError as exc:
-        return api_error_response(exc)
-    except NotFoundError:  # another user's thread is the same as none
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
-    except (ValueError, NotImplementedError) as exc:
-        logger.info("Refused ChatKit request: %s", type(exc).__name__)
-        return error_response(HTTPStatus.BAD_REQUEST, "bad_request", "This request can't be done.")
-    except Exception:
-        logger.exception("ChatKit request failed")
-        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
+    except Exception as exc:  # noqa: BLE001 - each becomes its SPEC response (_refusal)
+        if context is not None:  # a turn refused after its budget was reserved
+            await release_unused(context.quota_reservation)
+        return _refusal(exc)
     if isinstance(result, StreamingResult):
         return StreamingHttpResponse(
-            with_heartbeat(_guarded(result)),
+            with_heartbeat(_guarded(result, context)),
             content_type="text/event-stream",
             headers=STREAM_HEADERS,
         )
+    await release_unused(context.quota_reservation)
     return HttpResponse(result.json, content_type="application/json")
+
+
+def _refusal(exc: Exception) -> HttpResponse:
+    """SPEC's error response for a request refused before any stream."""
+    match exc:
+        case ApiError():
+            return api_error_response(exc)
+        case NotFoundError():  # another user's thread is the same as none
+            return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
+        case ValueError() | NotImplementedError():
+            logger.info("Refused ChatKit request: %s", type(exc).__name__)
+            return error_response(
+                HTTPStatus.BAD_REQUEST, "bad_request", "This request can't be done."
+            )
+    logger.error("ChatKit request failed", exc_info=exc)
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
+
+
+async def usage_endpoint(request: HttpRequest) -> HttpResponse:
+    """`GET /api/chatkit/usage` → the caller's usage today (a client secret, a Better
+    Auth JWT, or the page's session)."""
+    if request.method != "GET":
+        response = error_response(
+            HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "Use GET for this endpoint."
+        )
+        response["Allow"] = "GET"
+        return response
+    try:
+        if bearer_token(request) is not None:
+            user = await authenticate_chat_request(request)
+        else:
+            user = await request.auser()
+            if not user.is_authenticated or not user.is_active:
+                raise AuthError("Authorization: Bearer <token> is required.")
+        body = await run_sync(usage_today, user=user, now=timezone.now())
+    except ApiError as exc:
+        return api_error_response(exc)
+    return JsonResponse(body, headers={"Cache-Control": "no-store"})
 
 
 class ChatKitSessionView(APIView):

@@ -66,6 +66,16 @@ def _config() -> dict[str, Any]:
     return settings.CACHES["default"]
 
 
+def full_key(key: str) -> str:
+    """`key` as stored in Redis (the default cache's prefix and version)."""
+    return _key(key)
+
+
+def redis_client() -> aioredis.Redis | None:
+    """This event loop's Redis client for the default cache; None when it is not Redis."""
+    return _redis()
+
+
 def _key(key: str) -> str:
     config = _config()
     return f"{config.get('KEY_PREFIX', '')}:{config.get('VERSION', 1)}:{key}"

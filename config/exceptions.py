@@ -45,3 +45,13 @@ class RateLimited(ApiError):
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
+
+
+class QuotaExceeded(ApiError):
+    """Over today's token budget (CHATKIT_USER_DAILY_TOKENS) until the next UTC day."""
+
+    status, code = HTTPStatus.TOO_MANY_REQUESTS, "quota_exceeded"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

@@ -16,6 +16,7 @@ from config import pg
 from config.db import run_sync
 from usage.models import Outcome, TurnUsage
 from usage.prices import turn_cost
+from usage.quota import Reservation, settle
 
 logger = logging.getLogger(__name__)
 
@@ -122,10 +123,12 @@ def turn_record(
     outcome: Outcome | str,
     error_kind: str = "",
     estimated: bool = False,
+    reservation: Reservation | None = None,
 ) -> None:
-    """Record a turn that just ended: its row is written in the background, so the
-    stream's end waits for nothing. `result` is the Agents SDK's run result (its usage
-    is summed over the run's model requests), None when the run never started."""
+    """Record a turn that just ended: its row is written (and its claimed budget
+    reservation settled with its real tokens) in the background, so the stream's end waits for
+    nothing. `result` is the Agents SDK's run result (its usage is summed over the
+    run's model requests), None when the run never started."""
     usage = result.context_wrapper.usage if result is not None else None
     tool_calls = (
         sum(1 for item in result.new_items if isinstance(item, ToolCallItem)) if result else 0
@@ -143,12 +146,14 @@ def turn_record(
         error_kind=error_kind,
         estimated=estimated,
     )
-    task = asyncio.ensure_future(_write(row))
+    task = asyncio.ensure_future(_write(row, reservation))
     _pending.add(task)
     task.add_done_callback(_pending.discard)
 
 
-async def _write(row: dict[str, Any]) -> None:
+async def _write(row: dict[str, Any], reservation: Reservation | None) -> None:
+    if reservation is not None:
+        await settle(reservation, row["input_tokens"] + row["output_tokens"])
     try:
         if pg.enabled():
             await pg.execute_once(_INSERT, tuple(row[column] for column in _COLUMNS))

@@ -43,6 +43,7 @@
   function friendlyError(error) {
     if (error instanceof ApiError) {
       if (error.status === 401) return "Your sign-in has expired. Reload the page to sign in again.";
+      if (error.code === "quota_exceeded") return error.message;
       if (error.status === 429) {
         const wait = error.retryAfter ? ` in ${error.retryAfter} s` : " in a moment";
         return `You're going a bit fast. Try again${wait}.`;

@@ -78,6 +78,14 @@
   async function chatkitFetch(input, init) {
     const response = await secrets.fetch(input, init);
     if (response.status === 429) {
+      const body = await response.clone().json().catch(() => null);
+      if (body && body.error && body.error.code === "quota_exceeded") {
+        // Today's token budget is spent: what is left and when it resets, no countdown.
+        clearInterval(countdown.timer);
+        notice.textContent = body.error.message;
+        notice.hidden = false;
+        return response;
+      }
       const wait = parseInt(response.headers.get("Retry-After") || "10", 10);
       countdown(Number.isFinite(wait) ? wait : 10);
     }

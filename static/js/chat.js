@@ -337,6 +337,9 @@
             turn.streaming.node.classList.add("stopped");
             this.memory.markStopped(turn.streaming.item.id);
           }
+        } else if (error instanceof ApiError && error.code === "quota_exceeded") {
+          // Today's token budget is spent: the server says what is left and when it resets.
+          this.showError(error.message, { level: "wait" });
         } else if (error instanceof ApiError && error.status === 429) {
           this.rateLimited(error.retryAfter || 10);
         } else if (turn.saved && turn.userItem) {
