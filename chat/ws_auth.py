@@ -13,8 +13,9 @@ session: a client that sent a token meant to use it, so a bad one is refused.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.middleware import BaseMiddleware
@@ -61,17 +62,25 @@ def _query_token(scope: dict[str, Any]) -> str | None:
     return values[0] if values else None
 
 
+# An origin as browsers send it (RFC 6454): scheme://host[:port], nothing else: no
+# userinfo, no path (not even "/"), no query or fragment.
+_ORIGIN = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://"
+    r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
 def _origin_tuple(origin: str) -> tuple[str, str, int] | None:
     """(scheme, host, port) of an origin, default ports filled in; None if malformed."""
-    try:
-        parts = urlsplit(origin)
-        port = parts.port
-    except ValueError:
+    match = _ORIGIN.fullmatch(origin)
+    if match is None:
         return None
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host or parts.path not in ("", "/"):
+    scheme, host = match["scheme"].lower(), match["host"].lower()
+    port = int(match["port"]) if match["port"] else _DEFAULT_PORTS.get(scheme)
+    if scheme not in _DEFAULT_PORTS or not host or port is None or not 0 < port < 65536:
         return None
-    return scheme, host, port or _DEFAULT_PORTS[scheme]
+    return scheme, host, port
 
 
 def _own_origin(scope: dict[str, Any]) -> tuple[str, str, int] | None:

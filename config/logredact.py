@@ -1,4 +1,5 @@
-"""No secrets in access logs: `token=` values (and any `cks_…` secret) are redacted
+"""No secrets in access logs: `token=` values (the name decoded as the server decodes
+it, so `%74oken=` too), and any `cks_…` secret, percent-encoded or not, are redacted
 from every access log the project's servers write:
 
 - uvicorn: the `uvicorn.access` logger, and `uvicorn.error`, which logs websocket
@@ -13,18 +14,28 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
-_TOKEN = re.compile(r"((?:^|[?&;\s])token=)[^&\s\"']*", re.IGNORECASE)
+# A query parameter: its name and value as logged (percent-encoded or not).
+_PARAM = re.compile(r"(?P<lead>(?:^|[?&;\s])(?P<name>[^=&;\s?#\"']+)=)(?P<value>[^&\s\"']*)")
 _SECRET = re.compile(r"cks_[A-Za-z0-9._:=-]+")
 REDACTED = "[redacted]"
 LOGGERS = ("uvicorn.access", "uvicorn.error", "django.channels.server", "daphne")
 
 
+def _redact_param(match: re.Match[str]) -> str:
+    # Decoded as the server decodes it: `?%74oken=%63ks_…` is a token too.
+    name = unquote_plus(match["name"]).strip().lower()
+    if name == "token" or "cks_" in unquote_plus(match["value"]):
+        return match["lead"] + REDACTED
+    return match[0]
+
+
 def redact(text: str) -> str:
-    """`text` without token values or ChatKit client secrets."""
-    if "token=" not in text.lower() and "cks_" not in text:
+    """`text` without token values or ChatKit client secrets, however percent-encoded."""
+    if "=" not in text and "cks_" not in text:
         return text
-    return _SECRET.sub(REDACTED, _TOKEN.sub(rf"\1{REDACTED}", text))
+    return _SECRET.sub(REDACTED, _PARAM.sub(_redact_param, text))
 
 
 def _redact_value(value: Any) -> Any:

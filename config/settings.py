@@ -401,10 +401,15 @@ STORAGES = {
 
 # --- Attachments -------------------------------------------------------------------
 # Bytes go through the storage alias "attachments": files under var/ by default;
-# point its BACKEND at django-storages (e.g. "storages.backends.s3.S3Storage") in production.
+# point its BACKEND at django-storages (e.g. "storages.backends.s3.S3Storage", with its own
+# OPTIONS) in production. On disk, only the app's own user can read them (0600, dirs 0700).
 STORAGES["attachments"] = {
     "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": env("ATTACHMENTS_DIR", str(VAR_DIR / "attachments"))},
+    "OPTIONS": {
+        "location": env("ATTACHMENTS_DIR", str(VAR_DIR / "attachments")),
+        "file_permissions_mode": 0o600,
+        "directory_permissions_mode": 0o700,
+    },
 }
 ATTACHMENTS = {
     "MAX_BYTES": env_int("CHATKIT_ATTACHMENT_MAX_BYTES", 10485760),

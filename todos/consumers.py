@@ -99,10 +99,11 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
-        # Garbage from a client is ignored rather than crashing the connection.
+        # Garbage from a client is ignored rather than crashing the connection; so is
+        # hostile nesting, which the json module answers with RecursionError.
         try:
             return await super().decode_json(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:

@@ -14,13 +14,14 @@ from PIL import Image
 
 @pytest.fixture(autouse=True)
 def attachments_dir(settings, tmp_path) -> Path:
-    """Each test stores its bytes in its own directory."""
+    """Each test stores its bytes in its own directory (the shipped options otherwise)."""
     location = tmp_path / "attachments"
+    shipped = settings.STORAGES["attachments"]
     settings.STORAGES = {
         **settings.STORAGES,
         "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(location)},
+            **shipped,
+            "OPTIONS": {**shipped.get("OPTIONS", {}), "location": str(location)},
         },
     }
     return location

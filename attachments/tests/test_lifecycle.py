@@ -83,3 +83,16 @@ async def test_deleting_a_user_removes_their_bytes(
     await user.adelete()
 
     assert [path.read_bytes() for path in stored_files(attachments_dir)] == [b"t\n"]
+
+
+async def test_bytes_on_disk_are_readable_by_the_app_alone(
+    async_client, user, bearer, png, attachments_dir
+):
+    # Issue 20 #9: files were written 0644 (directories 0755).
+    await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
+    (stored,) = stored_files(attachments_dir)
+    assert stored.stat().st_mode & 0o777 == 0o600
+    directory = stored.parent
+    while directory != attachments_dir.parent:
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
+        directory = directory.parent

@@ -27,6 +27,15 @@ def test_redact_removes_token_values_and_secrets():
     assert redact("/api/todos/?search=tokens") == "/api/todos/?search=tokens"
 
 
+def test_redact_decodes_the_query_as_the_server_does():
+    # Issue 20 #9: `?%74oken=%63ks_…` authenticates a socket (parse_qs decodes both),
+    # but the access log kept it as sent.
+    logged = redact("GET /ws/todos/?%74oken=%63ks_abc.def HTTP/1.1")
+    assert logged == "GET /ws/todos/?%74oken=[redacted] HTTP/1.1"
+    assert redact("/x?T%4FKEN=abc&b=2") == "/x?T%4FKEN=[redacted]&b=2"
+    assert redact("/x?other=%63ks_abc.def") == "/x?other=[redacted]"
+
+
 def test_the_filter_rewrites_arguments_and_keeps_the_record():
     record = logging.LogRecord(
         "uvicorn.access",
@@ -45,10 +54,12 @@ async def _use_a_secret_in_urls(url: str, port: int, secret: str) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.get(f"{url}/healthz?token={secret}")
         assert response.status_code == HTTPStatus.OK
-    ws_url = f"ws://127.0.0.1:{port}/ws/todos/?token={secret}"
-    async with websockets.connect(ws_url, origin=url, open_timeout=10) as socket:
-        await socket.send('{"type": "ping"}')
-        assert "pong" in await asyncio.wait_for(socket.recv(), timeout=10)
+    encoded = "%63" + secret.removeprefix("c")  # percent-encoded: "%63ks_…"
+    for query in (f"token={secret}", f"%74oken={encoded}"):
+        ws_url = f"ws://127.0.0.1:{port}/ws/todos/?{query}"
+        async with websockets.connect(ws_url, origin=url, open_timeout=10) as socket:
+            await socket.send('{"type": "ping"}')
+            assert "pong" in await asyncio.wait_for(socket.recv(), timeout=10)
 
 
 @pytest.mark.parametrize("server", ["daphne", "uvicorn", "runserver"])

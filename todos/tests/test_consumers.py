@@ -279,6 +279,17 @@ async def test_socket_ignores_what_clients_send_and_answers_ping(
     assert await next_event(socket) == {"type": "pong"}
 
 
+async def test_a_deeply_nested_frame_is_ignored_like_any_bad_frame(
+    connect: Connect, user: User
+) -> None:
+    # Issue 20 #8: json.loads raised RecursionError, uncaught: close 1011 and a traceback.
+    socket = await connect(user=user)
+    await socket.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    await socket.send_to(text_data='{"a": ' * 100_000 + "1" + "}" * 100_000)
+    await socket.send_json_to({"type": "ping"})
+    assert await next_event(socket) == {"type": "pong"}
+
+
 # --- access that ends: expiry, sign-out, deactivation (SPEC "Revocation") -----------
 
 
@@ -404,6 +415,17 @@ OWN = "http://localhost"
         ("https://app.example", False),
         ("http://app.example:8443", False),
         ("garbage", False),
+        # Issue 20 #9: parsed strictly, scheme://host[:port] and nothing else.
+        ("http://localhost/", False),
+        ("http://user@localhost", False),
+        ("http://user:pass@localhost", False),
+        ("http://evil.example@localhost", False),
+        ("http://localhost/path", False),
+        ("http://localhost?x=1", False),
+        ("http://localhost#x", False),
+        ("http://localhost:", False),
+        ("http:/localhost", False),
+        ("HTTP://LOCALHOST", True),
     ],
 )
 async def test_origin_must_match_exactly_with_a_session(
