@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 # A lock outlives a crashed worker by this long at most; a live turn keeps renewing it.
 LOCK_TTL_SECONDS = 120
 RENEW_EVERY_SECONDS = 30
+# A waiting turn tries the lock again after this, then after twice as long, up to 0.25 s.
+FIRST_RETRY_SECONDS = 0.02
 # How long a second turn waits for the first before giving up (CHATKIT["TURN_WAIT_SECONDS"]).
 DEFAULT_WAIT_SECONDS = 10.0
 MAX_KEY_CHARS = 200
@@ -79,7 +81,7 @@ class TurnLock:
 
     async def acquire(self, wait: float) -> bool:
         """True once held; False if another turn still held it after `wait` seconds."""
-        deadline, delay = time.monotonic() + wait, 0.02
+        deadline, delay = time.monotonic() + wait, FIRST_RETRY_SECONDS
         while True:
             try:
                 if await async_cache.add(self.key, self.token, LOCK_TTL_SECONDS):
@@ -91,6 +93,8 @@ class TurnLock:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
+            if delay == FIRST_RETRY_SECONDS:
+                logger.debug("Turn waits for another on %s", self.key)
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.25)
 

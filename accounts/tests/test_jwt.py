@@ -15,7 +15,13 @@ from jwt.algorithms import RSAAlgorithm
 
 from accounts import dev_issuer
 from accounts.authentication import aauthenticate_jwt
-from accounts.jwt import JwksCache, KeyFetchNeeded, get_verifier, http_jwks_fetcher
+from accounts.jwt import (
+    MAX_JWKS_BYTES,
+    JwksCache,
+    KeyFetchNeeded,
+    get_verifier,
+    http_jwks_fetcher,
+)
 from accounts.tests.betterauth import SigningKey
 from config.exceptions import AuthError
 
@@ -72,7 +78,9 @@ def test_weak_rsa_key_is_refused(client, better_auth):
 
     response = _me(client, better_auth.token(alg="RS256", key=weak))
 
+    # Refused for its key size, not for anything else about the token or the key set.
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["message"] == "Token algorithm does not match its key."
 
 
 # --- rotation and the refetch rate limit ----------------------------------------------
@@ -255,12 +263,18 @@ def test_jwks_entry_with_private_key_material_is_not_trusted(client, better_auth
 
 
 @pytest.mark.django_db
-def test_oversized_jwks_is_refused(client, better_auth):
+def test_oversized_jwks_is_refused(client, better_auth, caplog):
     padding = [{"kid": f"pad-{n}", "kty": "none"} for n in range(20_000)]
     document = {"keys": [better_auth.ed25519.public_jwk(), *padding]}
     better_auth.serve_raw(json.dumps(document).encode())
 
-    assert _me(client, better_auth.token()).status_code == HTTPStatus.UNAUTHORIZED
+    with caplog.at_level(logging.WARNING, logger="accounts.jwt"):
+        response = _me(client, better_auth.token())
+
+    # Its valid key is in there, but the document is refused whole for its size.
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["message"] == "Token signed by an unknown key."
+    assert any(f"over {MAX_JWKS_BYTES} bytes" in record.getMessage() for record in caplog.records)
 
 
 # --- async path ------------------------------------------------------------------------

@@ -51,9 +51,13 @@ async def test_the_preview_is_for_its_owner_only(async_client, user, other_user,
 
 async def test_an_expired_preview_link_is_404(async_client, user, bearer, png, limits):
     attachment = await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
-    limits(PREVIEW_URL_TTL=-1)
-    response = await async_client.get(attachment["preview_url"])
-    assert response.status_code == HTTPStatus.NOT_FOUND
+    link = attachment["preview_url"]
+    fresh = await async_client.get(link)
+    assert fresh.status_code == HTTPStatus.OK
+    assert b"".join(fresh.streaming_content) == png
+
+    limits(PREVIEW_URL_TTL=-1)  # the same link, now past its lifetime
+    assert ac.error(await async_client.get(link)) == (HTTPStatus.NOT_FOUND, "not_found")
 
 
 async def test_files_have_no_preview_and_pending_images_none_yet(async_client, user, bearer, png):

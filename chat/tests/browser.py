@@ -2,7 +2,9 @@
 package against a real daphne serving the test database, plus page helpers.
 
 Without /usr/bin/chromium, Playwright's own browser is used when it is installed
-(`playwright install chromium`); with neither, browser tests skip with one line.
+(`playwright install chromium`); with neither, browser tests skip with one line,
+except on CI (the `CI` variable set): there a run without a browser fails, so it
+cannot go green with no browser test run.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
+def on_ci() -> bool:
+    """True when the `CI` variable is set (GitHub Actions, GitLab, .ci/run): browser
+    tests must run there, so a missing browser is a failure instead of a skip."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def _launch(playwright: Any) -> Browser:
     if CHROMIUM.exists():
         return playwright.chromium.launch(
@@ -65,11 +73,11 @@ def _launch(playwright: Any) -> Browser:
         )
     try:  # Playwright's own build (`playwright install chromium`), e.g. on a Mac
         return playwright.chromium.launch(args=CHROMIUM_ARGS, headless=True)
-    except Exception:  # noqa: BLE001 - any launch failure means "no browser here"
-        pytest.skip(
-            f"browser tests skipped: no Chromium ({CHROMIUM} missing, and no Playwright build:"
-            " run `make browser`)"
-        )
+    except Exception as exc:
+        reason = f"no Chromium ({CHROMIUM} missing, and no Playwright build: run `make browser`)"
+        if on_ci():
+            raise RuntimeError(f"CI is set and {reason}") from exc
+        pytest.skip(f"browser tests skipped: {reason}")
 
 
 def missing_browser() -> str | None:
@@ -83,11 +91,13 @@ def missing_browser() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without any Chromium, leave the browser tests out and say so once."""
+    """Without any Chromium, leave the browser tests out and say so once (on CI, stop)."""
     wanted = [item for item in items if item.get_closest_marker("browser")]
     reason = missing_browser() if wanted else None
     if reason is None:
         return
+    if on_ci():
+        raise pytest.UsageError(f"CI is set and {len(wanted)} browser tests cannot run: {reason}")
     items[:] = [item for item in items if not item.get_closest_marker("browser")]
     config.hook.pytest_deselected(items=wanted)
     config.stash[_SKIPPED] = f"{len(wanted)} browser tests skipped: {reason}"

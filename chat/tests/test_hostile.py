@@ -105,8 +105,14 @@ async def test_a_message_over_the_limit_is_400_and_at_the_limit_is_answered(
 
 
 async def test_the_default_message_limit_is_specs_8000(async_client, user, bearer):
-    response = await post(async_client, ck.create_thread("x" * 8001), bearer(user))
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    over = await post(async_client, ck.create_thread("x" * 8001), bearer(user))
+    assert over.status_code == HTTPStatus.BAD_REQUEST
+    assert "at most 8000 characters" in over.json()["error"]["message"]
+    assert not await Thread.objects.aexists()
+
+    thread_id, events = await new_thread(async_client, bearer(user), "x" * 8000)
+    assert ck.assistant_text(events)
+    assert await Thread.objects.filter(id=thread_id).aexists()
 
 
 async def test_a_thread_title_over_200_characters_is_400(async_client, user, bearer):

@@ -16,9 +16,11 @@ async def spaced(count: int, gap: float) -> AsyncIterator[int]:
         yield index
 
 
-async def silent_after(count: int) -> AsyncIterator[int]:
+async def silent_after(count: int, silent: asyncio.Event | None = None) -> AsyncIterator[int]:
     for index in range(count):
         yield index
+    if silent is not None:
+        silent.set()
     await asyncio.Event().wait()  # a model that stops answering
     yield count
 
@@ -53,13 +55,15 @@ async def test_a_slow_consumer_never_trips_it() -> None:
 
 
 async def test_someone_elses_cancellation_stays_a_cancellation() -> None:
+    silent = asyncio.Event()
+
     async def consume() -> None:
-        async for _ in with_idle_timeout(silent_after(1), 30):
+        async for _ in with_idle_timeout(silent_after(1, silent), 30):
             pass
 
     task = asyncio.create_task(consume())
-    for _ in range(3):  # let it reach the silent wait
-        await asyncio.sleep(0)
+    # Cancelled while it waits on the silent producer (not before it got there).
+    await asyncio.wait_for(silent.wait(), timeout=5)
     task.cancel()
 
     with pytest.raises(asyncio.CancelledError):

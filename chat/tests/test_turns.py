@@ -4,8 +4,11 @@ friendly error, never interleaving; a resent keyed message is not a second turn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
@@ -53,6 +56,28 @@ async def started_turn(
 
 async def _drain(result: Any) -> bytes:
     return b"".join([chunk async for chunk in result])
+
+
+@contextlib.contextmanager
+def lock_waits(thread_id: str) -> Iterator[asyncio.Event]:
+    """An event set when a turn starts waiting for `thread_id`'s lock (chat.turns logs it)."""
+    waiting = asyncio.Event()
+    key = TurnLock(thread_id).key
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if key in record.getMessage():
+                waiting.set()
+
+    turns_logger, handler = logging.getLogger("chat.turns"), Seen(logging.DEBUG)
+    level = turns_logger.level
+    turns_logger.addHandler(handler)
+    turns_logger.setLevel(logging.DEBUG)
+    try:
+        yield waiting
+    finally:
+        turns_logger.removeHandler(handler)
+        turns_logger.setLevel(level)
 
 
 def texts(items: list[Any]) -> list[tuple[str, str]]:
@@ -121,9 +146,10 @@ async def test_a_second_turn_waits_and_then_follows_the_first(user, settings):
     server, _, thread_id, first, release = await first_turn_streaming(
         user, settings, "Second answer"
     )
-    second = asyncio.create_task(turn(server, ck.add_message(thread_id, "second"), user))
-    # Give the second turn time to reach the lock: it must still be waiting there.
-    await asyncio.sleep(0.3)
+    with lock_waits(thread_id) as waiting:
+        second = asyncio.create_task(turn(server, ck.add_message(thread_id, "second"), user))
+        # The second turn reached the thread's lock and waits there.
+        await asyncio.wait_for(waiting.wait(), timeout=10)
     assert not second.done()
     assert await ThreadItem.objects.filter(thread_id=thread_id).acount() == 3  # no "second" yet
 

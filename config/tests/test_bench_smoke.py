@@ -10,19 +10,57 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from config.tests.servers import BASE_DIR
 
-pytestmark = pytest.mark.slow
+# The Makefile's POSTGRES_TEST_URL default.
+DEFAULT_POSTGRES_URL = "postgres://root@127.0.0.1:5432/test"
 
 
+def bench_database_url(environ: Mapping[str, str]) -> str:
+    """The bench's own database on the PostgreSQL server the suite was given
+    (DATABASE_URL when it names one, else POSTGRES_TEST_URL, else the local default)."""
+    url = next(
+        (
+            environ[name]
+            for name in ("DATABASE_URL", "POSTGRES_TEST_URL")
+            if environ.get(name, "").startswith(("postgres://", "postgresql://"))
+        ),
+        DEFAULT_POSTGRES_URL,
+    )
+    name = f"bench_todo_smoke{environ.get('TEST_DB_SUFFIX', '')}"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "postgres://root@127.0.0.1:5432/bench_todo_smoke"),
+        (
+            {"DATABASE_URL": "postgres://u:pw@db.example:6543/test?sslmode=require"},
+            "postgres://u:pw@db.example:6543/bench_todo_smoke?sslmode=require",
+        ),
+        (
+            {"DATABASE_URL": "sqlite:///x", "POSTGRES_TEST_URL": "postgresql://ci@pg/test"},
+            "postgresql://ci@pg/bench_todo_smoke",
+        ),
+        ({"TEST_DB_SUFFIX": "_gw1"}, "postgres://root@127.0.0.1:5432/bench_todo_smoke_gw1"),
+    ],
+    ids=["default", "database_url", "postgres_test_url", "suffix"],
+)
+def test_the_bench_runs_on_the_suites_postgres_server(environ, expected) -> None:
+    assert bench_database_url(environ) == expected
+
+
+@pytest.mark.slow
 def test_bench_smoke_runs_every_phase_without_errors(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    suffix = os.environ.get("TEST_DB_SUFFIX", "")
-    database_url = f"postgres://root@127.0.0.1:5432/bench_todo_smoke{suffix}"
+    database_url = bench_database_url(os.environ)
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out),
          "--database-url", database_url],
