@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import openai
 from chatkit.types import AudioInput, TranscriptionResult
 from django.conf import settings
 
-from config.exceptions import BadRequest
+from chat.provider_errors import ProviderFailure, provider_failure
+from config.exceptions import ApiError, BadRequest
+
+logger = logging.getLogger(__name__)
 
 AUDIO_TYPES = {"audio/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "mp4", "audio/mpeg": "mp3"}
 NEEDS_KEY = (
@@ -33,4 +38,17 @@ async def transcribe_audio(audio: AudioInput) -> TranscriptionResult:
         )
     except openai.BadRequestError as exc:  # audio the provider can't read
         raise BadRequest("That recording could not be transcribed. Please try again.") from exc
+    except openai.OpenAIError as exc:  # the provider failed: 502, or 503 when unreachable
+        failure = provider_failure(exc)
+        assert failure is not None  # every OpenAIError maps to one
+        logger.warning("Dictation failed: the provider: %s", type(exc).__name__)
+        raise ProviderError(failure) from exc
     return TranscriptionResult(text=result.text)
+
+
+class ProviderError(ApiError):
+    """The model's provider failed (chat/provider_errors.py): 502 or 503, never 500."""
+
+    def __init__(self, failure: ProviderFailure) -> None:
+        super().__init__(f"Dictation failed: {failure.message}")
+        self.status, self.code = failure.status, failure.code

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-import openai
 from agents import MaxTurnsExceeded, Model, Runner, RunResultStreaming, TResponseInputItem
 from chatkit.actions import Action
 from chatkit.agents import AgentContext, stream_agent_response
@@ -78,6 +77,12 @@ from chat.ledger import TurnLedger, already_applied_notes
 from chat.models import Thread
 from chat.models import ThreadItem as ThreadItemRow
 from chat.offline_model import OfflineModel
+from chat.provider_errors import (  # noqa: F401 - the messages, for the server's readers
+    MSG_BUSY,
+    MSG_TIMEOUT,
+    MSG_UNREACHABLE,
+    provider_failure,
+)
 from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.turns import one_turn_at_a_time
@@ -97,9 +102,7 @@ TITLE_MAX_CHARS = 60
 
 # What the user sees when a turn fails; the real error is only logged.
 # No "try again" in them: clients add their own retry wording or button (allow_retry).
-MSG_TIMEOUT = "The assistant took too long to answer."
-MSG_BUSY = "The assistant is busy right now."
-MSG_UNREACHABLE = "The assistant could not be reached."
+# (A provider's failures: chat/provider_errors.py.)
 MSG_TOO_MANY_STEPS = "That request needed too many steps; a simpler one may work."
 MSG_FAILED = "Sorry, something went wrong while answering."
 
@@ -328,23 +331,18 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     @staticmethod
     def _stream_error(exc: Exception) -> CustomStreamError:
         """The user's message for a failed run (retryable); the real error is logged."""
-        match exc:
-            case CustomStreamError():
-                return exc
-            case TimeoutError() | openai.APITimeoutError():
-                message = MSG_TIMEOUT
-            case openai.RateLimitError():
-                message = MSG_BUSY
-            case openai.APIConnectionError():
-                message = MSG_UNREACHABLE
-            case MaxTurnsExceeded():
-                message = MSG_TOO_MANY_STEPS
-            case _:
-                # Anything else is a bug or an unexpected provider answer: log it in full.
-                logger.error("Chat turn failed unexpectedly", exc_info=exc)
-                return CustomStreamError(MSG_FAILED, allow_retry=True)
-        logger.error("Chat turn failed: %s", type(exc).__name__, exc_info=exc)
-        return CustomStreamError(message, allow_retry=True)
+        if isinstance(exc, CustomStreamError):
+            return exc
+        if (failure := provider_failure(exc)) is not None:
+            logger.error("Chat turn failed: the model's provider: %s", type(exc).__name__,
+                         exc_info=exc)  # fmt: skip
+            return CustomStreamError(failure.message, allow_retry=failure.allow_retry)
+        if isinstance(exc, MaxTurnsExceeded):
+            logger.error("Chat turn failed: %s", type(exc).__name__, exc_info=exc)
+            return CustomStreamError(MSG_TOO_MANY_STEPS, allow_retry=True)
+        # Anything else is a bug: log it in full.
+        logger.error("Chat turn failed unexpectedly", exc_info=exc)
+        return CustomStreamError(MSG_FAILED, allow_retry=True)
 
     def _error_card(
         self,

@@ -63,6 +63,8 @@ class FakeOpenAI:
     todo_title: str = "Buy oat milk"
     answer_chunks: tuple[str, ...] = ("Added ", "oat milk ", "to your list.")
     mode: Mode = "script"
+    # Every request (any path) answers this HTTP status with an OpenAI error body.
+    fail_status: int | None = None
     # Seconds between text chunks after the first (the model's pace; the benchmark's 20 ms).
     chunk_delay_s: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -108,14 +110,23 @@ class FakeOpenAI:
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
-        body = json.loads(request.rfile.read(length) or b"{}")
+        raw = request.rfile.read(length)
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:  # multipart (an audio upload)
+            body = {"raw": raw}
         headers = {name.lower(): value for name, value in request.headers.items()}
         self.requests.append(RecordedRequest(request.path, headers, body))
-        if request.path != "/v1/responses":
-            self._json(request, HTTPStatus.NOT_FOUND, {"error": {"message": "not found"}})
+        if self.fail_status is not None:
+            status = HTTPStatus(self.fail_status)
+            error = {"message": f"fake {status.phrase}", "type": "server_error"}
+            self._json(request, status, {"error": error}, headers={"retry-after-ms": "10"})
             return
         if self.mode == "hang":
             self._stopping.wait(timeout=30)
+            return
+        if request.path != "/v1/responses":
+            self._json(request, HTTPStatus.NOT_FOUND, {"error": {"message": "not found"}})
             return
         if self.mode == "rate_limit" or (
             self.mode == "fail_after_tool" and self._has_tool_output(body)

@@ -25,6 +25,7 @@ from openai.types.responses import (
 )
 
 from accounts.models import User
+from chat import provider_errors
 from chat import server as chat_server
 from chat.context import RequestContext
 from chat.models import Thread
@@ -268,7 +269,19 @@ def _request() -> httpx2.Request:
                 response=httpx2.Response(401, request=_request()),
                 body=None,
             ),
-            chat_server.MSG_FAILED,
+            provider_errors.MSG_NOT_CONFIGURED,
+        ),
+        (
+            openai.InternalServerError(
+                "boom", response=httpx2.Response(500, request=_request()), body=None
+            ),
+            provider_errors.MSG_PROVIDER_ERROR,
+        ),
+        (
+            openai.BadRequestError(
+                "context too long", response=httpx2.Response(400, request=_request()), body=None
+            ),
+            provider_errors.MSG_REFUSED,
         ),
         (ValueError("unexpected"), chat_server.MSG_FAILED),
     ],
