@@ -12,6 +12,7 @@ from http import HTTPStatus
 from urllib.parse import quote
 
 import httpx
+import jwt
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import RequestFactory
@@ -34,6 +35,7 @@ from config.exceptions import AuthError
 from todos.consumers import CLOSE_UNAUTHENTICATED
 
 ME = "/api/me/"
+UNVERIFIED = {"verify_signature": False}
 
 
 def _alg_none(ba: BetterAuth) -> str:
@@ -296,13 +298,16 @@ def test_clock_skew_within_leeway_is_accepted(client, better_auth, claim, offset
     response = client.get(ME, headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == HTTPStatus.OK
+    assert response.json()["better_auth_id"] == jwt.decode(token, options=UNVERIFIED)["sub"]
 
 
 @pytest.mark.django_db
 def test_scheme_is_case_insensitive(client, better_auth):
-    response = client.get(ME, headers={"Authorization": f"bearer {better_auth.token()}"})
+    token = better_auth.token()
+    response = client.get(ME, headers={"Authorization": f"bearer {token}"})
 
     assert response.status_code == HTTPStatus.OK
+    assert response.json()["better_auth_id"] == jwt.decode(token, options=UNVERIFIED)["sub"]
 
 
 @pytest.mark.django_db
@@ -323,6 +328,7 @@ def test_invalid_bearer_wins_over_a_valid_session(client, user):
     response = client.get(ME, headers={"Authorization": "Bearer not-a-jwt"})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json() == {"error": {"code": "auth_error", "message": "Malformed token."}}
 
 
 @pytest.mark.django_db
@@ -339,6 +345,7 @@ def test_browsable_api_accept_header_still_gets_401_not_500(client, better_auth)
     response = client.get(ME, headers={"Authorization": "Bearer nope", "Accept": "text/html"})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert b"Malformed token." in response.content
 
 
 @pytest.mark.slow

@@ -47,6 +47,7 @@ def test_expired_dev_token_is_refused(client, settings):
     response = client.get("/api/me/", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["message"] == "Token has expired."
 
 
 def test_refuses_when_better_auth_url_is_set(settings):

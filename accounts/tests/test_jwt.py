@@ -26,6 +26,7 @@ from accounts.tests.betterauth import SigningKey
 from config.exceptions import AuthError
 
 ME = "/api/me/"
+UNVERIFIED = {"verify_signature": False}
 
 
 class FakeClock:
@@ -54,9 +55,11 @@ def _me(client, token: str):
 @pytest.mark.django_db
 @pytest.mark.parametrize("alg", ["EdDSA", "RS256", "PS256", "ES256", "ES512"])
 def test_each_allowed_algorithm_is_accepted_with_its_key_type(client, better_auth, alg):
-    response = _me(client, better_auth.token(alg=alg))
+    token = better_auth.token(alg=alg)
+    response = _me(client, token)
 
     assert response.status_code == HTTPStatus.OK
+    assert response.json()["better_auth_id"] == jwt.decode(token, options=UNVERIFIED)["sub"]
 
 
 @pytest.mark.django_db
@@ -67,6 +70,7 @@ def test_rsa_key_that_declares_rs256_refuses_ps256(client, better_auth):
     assert _me(client, better_auth.token(alg="RS256", key=pinned)).status_code == HTTPStatus.OK
     refused = _me(client, better_auth.token(alg="PS256", key=pinned))
     assert refused.status_code == HTTPStatus.UNAUTHORIZED
+    assert refused.json()["error"]["message"] == "Token algorithm does not match its key."
 
 
 @pytest.mark.django_db

@@ -127,7 +127,11 @@ def test_long_sub_gets_a_hashed_username(client, better_auth):
 def test_sub_longer_than_the_column_is_401(client, better_auth):
     sub = "s" * 256
 
-    assert _me(client, better_auth.token(sub=sub)).status_code == HTTPStatus.UNAUTHORIZED
+    response = _me(client, better_auth.token(sub=sub))
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["message"] == "Token has no valid subject."
+    assert not User.objects.filter(better_auth_id__startswith="sss").exists()
 
 
 @pytest.mark.django_db

@@ -98,3 +98,4 @@ def test_a_tampered_token_is_not_a_hit(client, better_auth) -> None:
     forged = f"{head}.{payload}.{signature[:10]}{swapped}{signature[11:]}"
     response = client.get("/api/me/", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["error"]["message"] == "Token signature is not valid."

@@ -182,9 +182,9 @@ async def test_names_are_sanitised(async_client, user, bearer):
 async def test_upload_and_preview_refuse_other_methods(async_client, user, bearer, png):
     attachment = await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
     upload = await async_client.get(attachment["upload_descriptor"]["url"])
-    assert upload.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert ac.error(upload) == (HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed")
     preview = await async_client.post(attachment["preview_url"])
-    assert preview.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert ac.error(preview) == (HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed")
 
 
 async def test_one_attachment_named_eleven_times_is_400_before_any_stream(

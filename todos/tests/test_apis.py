@@ -181,6 +181,8 @@ def test_create_rejects_invalid_fields(client_for_user, payload, field, message)
 def test_title_of_200_characters_is_accepted(client_for_user):
     response = client_for_user.post(LIST, {"title": "x" * 200}, content_type="application/json")
     assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["title"] == "x" * 200
+    assert Todo.objects.get(id=response.json()["id"]).title == "x" * 200
 
 
 @pytest.mark.parametrize(
