@@ -9,7 +9,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from agents import Agent, Model, OpenAIResponsesModel, RunConfig, set_tracing_disabled
+from agents import (
+    Agent,
+    FunctionToolResult,
+    Model,
+    OpenAIResponsesModel,
+    RunConfig,
+    RunContextWrapper,
+    ToolsToFinalOutputResult,
+    set_tracing_disabled,
+)
 from chatkit.agents import AgentContext
 from chatkit.types import InferenceOptions
 from django.conf import settings
@@ -38,9 +47,26 @@ You are a concise assistant that manages the user's todo list through your tools
   made that change: report it as done, never make it again.
 - "#12" in the user's message names todo 12 (the user may have tagged it).
 - Keep answers short: one or two sentences, or a short bulleted list.
-- Dates are YYYY-MM-DD. Hidden context messages record earlier tool results;
-  use them, but never mention them.
+- Dates are YYYY-MM-DD. For a relative date ("today", "tomorrow", a weekday, "next
+  week") call get_local_date first and work the date out from its answer; never guess
+  today's date. An explicit YYYY-MM-DD needs no call.
+- A result with "asked_user" means the user was shown a question; the app acts on
+  their answer, so say nothing more.
+- Hidden context messages record earlier tool results; use them, but never mention them.
 """
+
+
+def stop_when_waiting(
+    ctx: RunContextWrapper[AgentContext[RequestContext]], results: list[FunctionToolResult]
+) -> ToolsToFinalOutputResult:
+    """End the run when a tool is waiting on the user: a client tool call (the client
+    answers with threads.add_client_tool_output) or a question (a structured input).
+    Otherwise the model goes on with the tools' results. The Agents SDK's StopAtTools
+    for get_local_date, extended to questions any tool may ask."""
+    agent_context = ctx.context
+    if agent_context.client_tool_call is not None or agent_context.request_context.awaiting_user:
+        return ToolsToFinalOutputResult(is_final_output=True, final_output="")
+    return ToolsToFinalOutputResult(is_final_output=False)
 
 
 @functools.cache
@@ -50,6 +76,7 @@ def build_agent() -> Agent[AgentContext[RequestContext]]:
         name="Todo assistant",
         instructions=INSTRUCTIONS,
         tools=list(TODO_TOOLS),
+        tool_use_behavior=stop_when_waiting,
     )
     freeze_identity(agent)  # the SDK's per-run signature of it, once (chat/agent_identity.py)
     return agent

@@ -41,3 +41,5 @@ class RequestContext:
     keyed_thread_id: str | None = None
     # The daily token budget this turn holds while it runs (usage/quota.py).
     quota_reservation: Reservation | None = None
+    # A tool asked the user a question (a structured input): the run stops there.
+    awaiting_user: bool = False

@@ -20,6 +20,7 @@ from chatkit.types import (
     Attachment,
     HiddenContextItem,
     SDKHiddenContextItem,
+    StructuredInputItem,
     ThreadItem,
     UserMessageItem,
     UserMessageTagContent,
@@ -31,6 +32,7 @@ from openai.types.responses.response_input_item_param import Message
 
 from accounts.models import User
 from attachments.model_input import attachment_input, user_message_input
+from chat import choices
 from todos import selectors
 from todos.exceptions import TodoNotFound
 from todos.models import Todo
@@ -78,8 +80,23 @@ class TodoThreadItemConverter(ThreadItemConverter):
         self._todos: dict[int, Todo | None] = {}
 
     async def hidden_context_to_input(self, item: HiddenContextItem) -> TResponseInputItem:
-        content = item.content if isinstance(item.content, str) else repr(item.content)
-        return note(content)
+        if isinstance(item.content, str):
+            return note(item.content)
+        return note(choices.describe(item.content) or repr(item.content))
+
+    async def structured_input_to_input(self, item: StructuredInputItem) -> TResponseInputItem:
+        """A question asked and how it was answered (chat/choices.py acted on it)."""
+        lines = []
+        for question in item.inputs:
+            answer = question.answer
+            if item.status == "pending" or answer is None:
+                said = "not answered yet"
+            elif answer.skipped or not answer.values:
+                said = "skipped"
+            else:
+                said = ", ".join(answer.values)
+            lines.append(f"- {question.question} The user's answer: {said}.")
+        return note("The user was asked:\n" + "\n".join(lines))
 
     async def sdk_hidden_context_to_input(self, item: SDKHiddenContextItem) -> TResponseInputItem:
         return note(item.content)

@@ -4,6 +4,7 @@ drives the same agent runtime, tools and event stream as a real model."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import re
 import uuid
@@ -30,7 +31,7 @@ from chat.responses_stream import stream_events, usage_of
 
 HELP_TEXT = (
     "I can manage your todos. Try:\n"
-    "- add <title>\n"
+    "- add <title> (optionally: due today, tomorrow, friday or 2030-01-31)\n"
     "- list (or: show my todos, list all, list completed)\n"
     "- complete <title or #id>\n"
     "- reopen <title or #id>\n"
@@ -41,12 +42,8 @@ WORDS_PER_CHUNK = 3
 
 # (pattern, tool name, arguments from the match); checked in order. Commands are
 # case-insensitive, while titles keep the user's casing.
+_ADD = re.compile(r"^add\s+(?P<rest>.+)$", re.IGNORECASE)
 _COMMANDS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, Any]]]] = [
-    (
-        re.compile(r"^add\s+(?P<rest>.+)$", re.IGNORECASE),
-        "add_todo",
-        lambda m: {"title": _unquote(m["rest"])},
-    ),
     (
         re.compile(r"^(?:list|show)(?:\s+(?:my\s+)?(?:open\s+)?(?:todos|tasks))?$", re.IGNORECASE),
         "show_todos",
@@ -85,6 +82,52 @@ _COMMANDS: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], dict[str, 
         lambda m: {"query": _unquote(m["rest"])},
     ),
 ]
+
+
+# "add <title> due <when>": today, tomorrow, a weekday (the next one, today
+# included) or YYYY-MM-DD. Only an explicit date needs no calendar from the client.
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_DUE = re.compile(
+    r"^(?P<title>.+?)\s+due\s+(?:on\s+)?(?P<when>today|tomorrow|"
+    + "|".join(_WEEKDAYS)
+    + r"|\d{4}-\d{2}-\d{2})$",
+    re.IGNORECASE,
+)
+GET_LOCAL_DATE = "get_local_date"
+MSG_NO_DATE = "I couldn't read today's date from your device, so I added nothing."
+
+
+def due_date_for(when: str, today: datetime.date) -> datetime.date:
+    """The day `when` (today, tomorrow or a weekday) names, seen from `today`."""
+    when = when.lower()
+    if when == "today":
+        return today
+    if when == "tomorrow":
+        return today + datetime.timedelta(days=1)
+    return today + datetime.timedelta(days=(_WEEKDAYS.index(when) - today.weekday()) % 7)
+
+
+def _add(rest: str, today: datetime.date | None) -> Reply:
+    """`add …`: the title and its due date; a relative date first asks for the client's day."""
+    match = _DUE.match(rest.strip())
+    if match is None:
+        return Reply(tool="add_todo", arguments={"title": _unquote(rest)})
+    title, when = _unquote(match["title"]), match["when"]
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
+        return Reply(tool="add_todo", arguments={"title": title, "due_date": when})
+    if today is None:
+        return Reply(tool=GET_LOCAL_DATE, arguments={})
+    due = due_date_for(when, today).isoformat()
+    return Reply(tool="add_todo", arguments={"title": title, "due_date": due})
+
+
+def _client_date(output: Any) -> datetime.date | None:
+    """The `date` of get_local_date's answer ({"date": "YYYY-MM-DD", "timezone": …})."""
+    try:
+        data = json.loads(output) if isinstance(output, str) else output
+        return datetime.date.fromisoformat(str(data["date"]))
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 def _attachments() -> ModuleType | None:
@@ -132,9 +175,12 @@ class Reply:
     arguments: dict[str, Any] | None = None
 
 
-def parse_command(text: str) -> Reply:
-    """Map one user message to a tool call, or to the help text."""
+def parse_command(text: str, today: datetime.date | None = None) -> Reply:
+    """Map one user message to a tool call, or to the help text. `today`: the user's
+    calendar day, once the client told it (get_local_date)."""
     normalized = " ".join(text.split()).rstrip(".!?")
+    if (add := _ADD.match(normalized)) is not None:
+        return _add(add["rest"], today)
     for pattern, tool, arguments in _COMMANDS:
         match = pattern.match(normalized)
         if match:
@@ -167,7 +213,8 @@ def answer_for_tool_output(tool: str | None, arguments: dict[str, Any], output: 
     title = todo.get("title", "")
     match tool:
         case "add_todo":
-            return f'Added "{title}" (#{todo.get("id")}).'
+            due = f", due {todo['due_date']}" if todo.get("due_date") else ""
+            return f'Added "{title}" (#{todo.get("id")}){due}.'
         case "complete_todo":
             return f'Marked "{title}" as done.'
         case "reopen_todo":
@@ -246,13 +293,25 @@ def decide(input: str | list[TResponseInputItem], tool_choice: Any = None) -> Re
         except ValueError:
             arguments = {}
         output = _field(last, "output")
+        if tool == GET_LOCAL_DATE:  # the client's calendar: now the command can run
+            today = _client_date(output)
+            message = _last_user_text(items)
+            if today is None or message is None:
+                return Reply(text=MSG_NO_DATE)
+            return parse_command(message, today=today)
         return Reply(text=answer_for_tool_output(tool, arguments, output))
+    message = _last_user_text(items)
+    if message is None:
+        return Reply(text=HELP_TEXT)
+    return forced_reply(message, tool_choice) or parse_command(message)
+
+
+def _last_user_text(items: list[Any]) -> str | None:
     for item in reversed(items):
         # Plain user messages only: our hidden context goes in as developer messages.
         if _field(item, "role") == "user" and _field(item, "type") in (None, "message"):
-            text = _message_text(item)
-            return forced_reply(text, tool_choice) or parse_command(text)
-    return Reply(text=HELP_TEXT)
+            return _message_text(item)
+    return None
 
 
 def estimated_usage(

@@ -57,6 +57,7 @@ from pydantic import TypeAdapter
 
 from attachments.store import DjangoAttachmentStore
 from attachments.transcribe import transcribe_audio
+from chat import choices
 from chat.actions import (
     TODOS_CHANGED_EFFECT,
     ActionInvalid,
@@ -228,12 +229,22 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """One run of the agent over the thread's history. A failed run keeps what the
         user already saw, adds an error card, and is raised after the closing events."""
-        agent_input = await self._agent_input(thread, input_user_message, context)
-        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        history = await self.store.load_thread_items(
+            thread.id, None, settings.CHATKIT["HISTORY_ITEMS"], "desc", context
+        )
+        # threads.add_structured_input: the answer to a question of ours is acted on here.
+        answered = choices.answered_choice(history.data) if input_user_message is None else None
+        source: AsyncIterator[ThreadStreamEvent]
+        if answered is not None:
+            source = choices.choice_events(self.store, thread, *answered, context)
+        else:
+            agent_input = await self._agent_input(thread, history.data, input_user_message, context)
+            agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+            source = self._run_agent(agent_context, agent_input)
         partial = PartialMessages()
         failure: CustomStreamError | None = None
         try:
-            async with aclosing(self._run_agent(agent_context, agent_input)) as events:
+            async with aclosing(source) as events:
                 async for event in events:
                     partial.track(event)
                     yield event
@@ -262,16 +273,14 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     async def _agent_input(
         self,
         thread: ThreadMetadata,
+        history_desc: list[ThreadItem],
         input_user_message: UserMessageItem | None,
         context: RequestContext,
     ) -> list[TResponseInputItem]:
-        """The thread's recent history as model input; a user message's turn gets its
-        ledger, and a retry the notes on what its first run already did."""
-        history = await self.store.load_thread_items(
-            thread.id, None, settings.CHATKIT["HISTORY_ITEMS"], "desc", context
-        )
+        """The thread's recent history (newest first) as model input; a user message's
+        turn gets its ledger, and a retry the notes on what its first run already did."""
         converter = TodoThreadItemConverter(user=context.user)
-        agent_input = await converter.to_agent_input(list(reversed(history.data)))
+        agent_input = await converter.to_agent_input(list(reversed(history_desc)))
         if input_user_message is not None:
             context.inference_options = input_user_message.inference_options
             context.ledger = TurnLedger(thread.id, input_user_message.id, rerun=context.rerun)

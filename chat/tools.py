@@ -10,21 +10,22 @@ answers with the recorded change instead of making it twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from agents import ModelBehaviorError, RunContextWrapper, function_tool
-from chatkit.agents import AgentContext
+from chatkit.agents import AgentContext, ClientToolCall
 from chatkit.icons import IconName
 from chatkit.types import HiddenContextItem, ProgressUpdateEvent, ThreadItemDoneEvent
 from django.utils import timezone
 
 from accounts.models import User
+from chat import choices
 from chat.context import RequestContext
 from chat.widgets import MAX_WIDGET_ROWS, todo_list_widget
 from config.db import run_sync
 from todos import selectors, services
-from todos.exceptions import TodoInvalid, TodoNotFound
+from todos.exceptions import TodoAmbiguous, TodoInvalid, TodoNotFound
 from todos.models import Todo
 from todos.serializers import todo_to_dict
 
@@ -32,6 +33,8 @@ ToolContext = RunContextWrapper[AgentContext[RequestContext]]
 Priority = Literal["low", "medium", "high"]
 Status = Literal["open", "completed", "all"]
 
+# The client tool that asks the user's browser for its calendar day and time zone.
+GET_LOCAL_DATE = "get_local_date"
 # Keeps one list result from flooding the model's context.
 MAX_LISTED = 50
 MAX_DESCRIPTION_CHARS = 300
@@ -94,13 +97,57 @@ async def _note(ctx: ToolContext, tool: str, data: dict[str, Any]) -> None:
     )
 
 
+async def ask(
+    ctx: ToolContext,
+    tool: str,
+    fields: dict[str, Any],
+    question: str,
+    options: list[str],
+    option_ids: Sequence[int] = (),
+) -> str:
+    """Ask the user with a structured input and stop the run (chat/choices.py acts on
+    the answer); the model is told it asked."""
+    agent_context = ctx.context
+    hidden, asked = choices.question_items(
+        thread=agent_context.thread,
+        item_id=agent_context.generate_id("message"),
+        hidden_id=agent_context.generate_id("message"),
+        tool=tool,
+        fields=fields,
+        question=question,
+        options=options,
+        option_ids=list(option_ids),
+    )
+    await agent_context.stream(ThreadItemDoneEvent(item=hidden))
+    await agent_context.stream(ThreadItemDoneEvent(item=asked))
+    agent_context.request_context.awaiting_user = True
+    return dumps({"asked_user": question, "note": "Wait for the user's answer."})
+
+
+async def _ask_which(
+    ctx: ToolContext, tool: str, ref: str, fields: dict[str, Any], candidates: Sequence[Todo]
+) -> str:
+    question = choices.which_question(tool, ref, candidates)
+    ids = [todo.pk for todo in candidates]
+    return await ask(ctx, tool, fields, question, [str(todo_id) for todo_id in ids], ids)
+
+
 async def _change(
-    ctx: ToolContext, tool: str, ref: str, fields: dict[str, Any], change: Callable[[], Todo]
+    ctx: ToolContext,
+    tool: str,
+    ref: str,
+    fields: dict[str, Any],
+    change: Callable[[], Todo],
+    *,
+    before: Callable[[], Awaitable[str | None]] | None = None,
 ) -> str:
     """Apply one todo change once per user message, whatever reruns the turn.
 
     `ref` is how the model named the todo (its title for add_todo); `change` runs
     in a worker thread, inside the transaction that records it in the ledger.
+    `before` runs after the ledger found no earlier run of it: a result from it
+    (a question to the user) is the answer instead. A reference that matches
+    several todos asks which one.
     """
     request_context = ctx.context.request_context
     ledger = request_context.ledger
@@ -109,11 +156,15 @@ async def _change(
         if prior is not None:
             await _note(ctx, tool, prior)
             return dumps({"todo": prior, "already_applied": True, "note": ALREADY_APPLIED})
+    if before is not None and (answer := await before()) is not None:
+        return answer
     try:
         if ledger is None:
             data = _brief(await run_sync(change))
         else:
             _, data = await ledger.aapply(tool, ref, fields, change, _brief)
+    except TodoAmbiguous as exc:
+        return await _ask_which(ctx, tool, ref, fields, exc.candidates)
     except (TodoNotFound, TodoInvalid) as exc:
         return _error(exc)
     request_context.todos_changed = True
@@ -153,13 +204,35 @@ async def add_todo(
     user = _user(ctx)
     fields = {"description": description or "", "priority": priority, "due_date": due_date or None}
     await progress(ctx, f"Adding {_quoted(title)}…", "plus")
+
+    async def duplicate() -> str | None:
+        """An open todo with this title already: ask before adding a second one."""
+        existing = await selectors.atodo_open_with_title(user=user, title=title)
+        if existing is None:
+            return None
+        question = choices.duplicate_question(existing)
+        options = [choices.ADD_AGAIN, choices.DONT_ADD]
+        return await ask(ctx, "add_todo", {"title": title, **fields}, question, options)
+
     return await _change(
         ctx,
         "add_todo",
         title,
         fields,
         lambda: services.todo_create(user=user, title=title, **fields),
+        before=duplicate,
     )
+
+
+@function_tool(failure_error_function=tool_failure)
+async def get_local_date(ctx: ToolContext) -> str:
+    """Ask the user's device for today's date and time zone. Call it first whenever the
+    user gives a relative date ("today", "tomorrow", a weekday, "next week"); never
+    guess today's date. Its result is {"date": "YYYY-MM-DD", "timezone": "Area/City"}.
+    """
+    await progress(ctx, "Checking today's date on your device…", "calendar")
+    ctx.context.client_tool_call = ClientToolCall(name=GET_LOCAL_DATE, arguments={})
+    return dumps({"asked_client": GET_LOCAL_DATE})
 
 
 @function_tool(failure_error_function=tool_failure)
@@ -315,6 +388,7 @@ async def delete_todo(ctx: ToolContext, ref: str) -> str:
 
 TODO_TOOLS = [
     add_todo,
+    get_local_date,
     show_todos,
     list_todos,
     search_todos,

@@ -61,6 +61,9 @@ class FakeOpenAI:
     """Start with `start()`, point OPENAI_BASE_URL at `base_url`, `stop()` after."""
 
     todo_title: str = "Buy oat milk"
+    # A longer script: the tool calls (name, arguments) made in turn, the k-th for a
+    # request whose input holds k tool outputs, then the text answer. None: one add_todo.
+    steps: list[tuple[str, dict[str, Any]]] | None = None
     answer_chunks: tuple[str, ...] = ("Added ", "oat milk ", "to your list.")
     mode: Mode = "script"
     # Every request (any path) answers this HTTP status with an OpenAI error body.
@@ -182,17 +185,37 @@ class FakeOpenAI:
 
     def events_for(self, body: dict[str, Any]) -> list[BaseModel]:
         number = len(self.requests)
+        if self.steps is not None:
+            outputs = sum(
+                1
+                for item in body.get("input") or []
+                if isinstance(item, dict) and item.get("type") == "function_call_output"
+            )
+            if outputs < len(self.steps):
+                name, arguments = self.steps[outputs]
+                return self._tool_call_events(
+                    f"resp_fake_{number}", f"fc_fake_{number}", name, arguments
+                )
+            return self._text_events(f"resp_fake_{number}", f"msg_fake_{number}")
         if self._has_tool_output(body):
             return self._text_events(f"resp_fake_{number}", f"msg_fake_{number}")
         return self._tool_call_events(f"resp_fake_{number}", f"fc_fake_{number}")
 
-    def _tool_call_events(self, response_id: str, item_id: str) -> list[BaseModel]:
+    def _tool_call_events(
+        self,
+        response_id: str,
+        item_id: str,
+        name: str = "add_todo",
+        arguments: dict[str, Any] | None = None,
+    ) -> list[BaseModel]:
+        if arguments is None:
+            arguments = {"title": self.todo_title, "priority": "low"}
         call = ResponseFunctionToolCall(
             id=item_id,
             call_id=f"call_{item_id}",
             type="function_call",
-            name="add_todo",
-            arguments=json.dumps({"title": self.todo_title, "priority": "low"}),
+            name=name,
+            arguments=json.dumps(arguments),
             status="completed",
         )
         return list(

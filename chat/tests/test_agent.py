@@ -11,6 +11,7 @@ from chat.store import DjangoStore
 
 TODO_TOOLS = {
     "add_todo",
+    "get_local_date",
     "show_todos",
     "list_todos",
     "search_todos",

@@ -191,13 +191,17 @@ async def test_refs_never_reach_another_users_todo(user, other_user):
     assert (theirs.title, theirs.completed) == ("Secret plan", False)
 
 
-async def test_an_ambiguous_title_asks_for_the_id(user):
+async def test_an_ambiguous_title_asks_the_user_which_one(user):
     first = await todo(user, "Call Bob")
     second = await todo(user, "Call Bob")
+    server, model = make_server([call("complete_todo", ref="call bob")], [message("OK.")])
 
-    output, _ = await use_tool(user, "complete_todo", ref="call bob")
+    events = await turn(server, ck.create_thread("please complete_todo"), user)
 
-    assert f"#{first.id}" in output["error"] and f"#{second.id}" in output["error"]
+    asked = [e.item for e in events if e.type == "thread.item.done"][-1]
+    assert asked.type == "structured_input"
+    assert {o.value for o in asked.inputs[0].options} == {str(first.id), str(second.id)}
+    assert len(model.calls) == 1  # the run stopped at the question
     assert not await Todo.objects.filter(completed=True).aexists()
 
 

@@ -32,7 +32,9 @@ def _thread_with_items(user, count: int) -> str:
 def _turn_queries(user, thread_id: str) -> int:
     async def turn() -> list:
         result = await get_server().process(
-            ck.add_message(thread_id, "add one more"), RequestContext(user=user)
+            # A title of its own: adding an open title again would ask first (chat/choices.py).
+            ck.add_message(thread_id, f"add one more to {thread_id}"),
+            RequestContext(user=user),
         )
         return ck.parse_sse(b"".join([chunk async for chunk in result]))
 
@@ -41,7 +43,9 @@ def _turn_queries(user, thread_id: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         events = async_to_sync(turn)()
     assert "error" not in [e.type for e in events]
-    return len(captured.captured_queries)
+    # The turn's usage row is written in the background, after the stream: whether it
+    # lands inside the capture is timing, not the turn's cost.
+    return sum(1 for q in captured.captured_queries if "usage_turnusage" not in q["sql"])
 
 
 def test_one_turn_costs_the_same_queries_at_10_and_500_items(user):
@@ -49,5 +53,6 @@ def test_one_turn_costs_the_same_queries_at_10_and_500_items(user):
     long = _turn_queries(user, _thread_with_items(user, 500))
     assert short == long, (short, long)
     # An "add" turn: thread, messages, tool, hidden item, and the tool's ledger row
-    # (chat/ledger.py: its transaction holds the service's, whose savepoint costs 2).
-    assert long <= 14, long
+    # (chat/ledger.py: its transaction holds the service's, whose savepoint costs 2),
+    # and the look for an open todo of the same title (chat/choices.py).
+    assert long <= 15, long
