@@ -15,7 +15,7 @@ from django.utils import timezone
 from chat.context import RequestContext
 from config import async_cache
 from config.exceptions import QuotaExceeded, RateLimited
-from usage import quota
+from usage import metrics, quota
 from usage.services import turn_record
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ async def acheck_chat_turn(*, user_id: int, context: RequestContext | None = Non
     if budget is None:
         retry_after = await ahit(key=key, rate=rate)
         if retry_after is not None:
+            metrics.refused("rate_limit")
             raise RateLimited(retry_after)
         return
     now = timezone.now()
@@ -76,6 +77,7 @@ async def acheck_chat_turn(*, user_id: int, context: RequestContext | None = Non
         now=now,
     )
     if admission.verdict == "rate_limit":
+        metrics.refused("rate_limit")
         raise RateLimited(admission.retry_after)
     if admission.verdict == "quota":
         _record_refusal(user_id)

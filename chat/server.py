@@ -91,6 +91,7 @@ from chat.widgets import CHAT_RETRY, error_card
 from config import pg
 from config.db import run_sync
 from todos.exceptions import TodoNotFound
+from usage import metrics
 from usage.quota import claim
 from usage.services import error_kind_of, turn_record
 
@@ -298,6 +299,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         reservation = claim(agent_context.request_context.quota_reservation)
         # For the turn's usage row: a run that neither finishes nor fails was stopped.
         started, first_token_at, outcome, error_kind = time.monotonic(), None, "stopped", ""
+        metrics.ACTIVE_RUNS.inc()
         try:
             result = Runner.run_streamed(
                 build_agent(),
@@ -324,6 +326,7 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             # model and tools; the SDK then saves what was streamed so far.
             if result is not None and not result.is_complete:
                 result.cancel()
+            metrics.ACTIVE_RUNS.dec()
             turn_record(  # written in the background: nothing here waits for it
                 user_id=agent_context.request_context.user.pk,
                 thread_id=agent_context.thread.id,

@@ -54,6 +54,7 @@ from chat.turns import check_retry_request, idempotency_key
 from config.db import run_sync
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
+from usage import metrics
 from usage.quota import release_unused
 from usage.selectors import usage_today
 
@@ -147,6 +148,7 @@ async def _guarded(result: StreamingResult, context: RequestContext) -> AsyncIte
     """Relay the SDK's SSE bytes; a failure outside the agent run (the store, the
     database) still ends the stream with a friendly ChatKit error event. A budget
     reservation no model run claimed (a widget action) is given back at the end."""
+    metrics.ACTIVE_STREAMS.inc()
     try:
         async for chunk in result:
             yield chunk
@@ -159,6 +161,7 @@ async def _guarded(result: StreamingResult, context: RequestContext) -> AsyncIte
         event = ErrorEvent(code="custom", message=message or MSG_FAILED, allow_retry=True)
         yield b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
     finally:
+        metrics.ACTIVE_STREAMS.dec()
         await release_unused(context.quota_reservation)
 
 

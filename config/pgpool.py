@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import psycopg
@@ -32,6 +32,10 @@ from psycopg.pq import TransactionStatus
 
 MAX_LIFETIME_SECONDS = 3600.0
 MAX_IDLE_SECONDS = 600.0
+
+# Called with the seconds a checkout waited for a free connection (only when it had
+# to wait); usage/apps.py points it at a Prometheus histogram.
+on_wait: Callable[[float], None] | None = None
 
 
 class PoolTimeout(psycopg.OperationalError):
@@ -81,6 +85,7 @@ class LoopPool:
             async with asyncio.timeout_at(deadline):
                 conn = await waiter
         except BaseException as exc:
+            _waited(loop.time() - now)
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 # Handed a connection (or a place) just as this caller gave up.
                 self._give_back(waiter.result())
@@ -89,6 +94,7 @@ class LoopPool:
             if isinstance(exc, TimeoutError):
                 raise PoolTimeout(f"no database connection free after {timeout:.1f} s") from None
             raise
+        _waited(loop.time() - now)
         return conn if conn is not None else await self._open(deadline)
 
     async def _open(self, deadline: float) -> AsyncConnection:
@@ -165,3 +171,8 @@ class LoopPool:
                 waiter.set_exception(PoolTimeout("the connection pool is closed"))
         self.discard_idle()
         await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+def _waited(seconds: float) -> None:
+    if on_wait is not None:
+        on_wait(seconds)

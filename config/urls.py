@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/me/", MeView.as_view(), name="api-me"),
     path("api/todos/", include("todos.urls")),
     path("api/attachments/", include("attachments.urls")),
+    path("", include("usage.urls")),
     path("", include("chat.urls")),
 ]
 

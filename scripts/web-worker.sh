@@ -28,6 +28,18 @@ else
 fi
 BACKLOG="${LISTEN_BACKLOG:-2048}"
 
+# /metrics from every worker: prometheus-client's multiprocess mode keeps each worker's
+# samples in files under one directory, whose last run's files go at start (usage/metrics.py). Set
+# PROMETHEUS_MULTIPROC_DIR yourself to place it (a tmpfs is best); with one worker it
+# is not needed.
+if [ "$WORKERS" -gt 1 ] && [ -z "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+    export PROMETHEUS_MULTIPROC_DIR="${TMPDIR:-/tmp}/chatkit-metrics-${PORT}"
+fi
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete  # the last run's samples
+fi
+
 case "$APP_SERVER" in
 daphne)
     if [ "$WORKERS" -gt 1 ]; then

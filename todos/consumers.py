@@ -25,6 +25,7 @@ from chat.sessions import SecretClaims
 from chat.ws_auth import SCOPE_CLAIMS, SCOPE_SUBPROTOCOL
 from config.wsdispatch import DatabaseFreeDispatchMixin
 from todos.events import MESSAGE_TYPE
+from usage.metrics import WS_CONNECTIONS
 
 # Close code for "not authenticated" (4000-4999 are for applications).
 CLOSE_UNAUTHENTICATED = 4401
@@ -52,6 +53,7 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
         self.expiry: asyncio.TimerHandle | None = None
         self.expiry_task: asyncio.Future[None] | None = None
         self.ended = False
+        self.counted = False  # in chatkit_ws_connections (an accepted, authenticated socket)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -67,6 +69,8 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept(subprotocol)
+        self.counted = True
+        WS_CONNECTIONS.inc()
         if claims is not None:
             delay = max(0.0, claims.expires_at - time.time())
             self.expiry = asyncio.get_running_loop().call_later(delay, self._expire)
@@ -91,6 +95,9 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            WS_CONNECTIONS.dec()
         if self.expiry is not None:
             self.expiry.cancel()
         for group in self.joined:

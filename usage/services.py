@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config import pg
 from config.db import run_sync
+from usage import metrics
 from usage.models import Outcome, TurnUsage
 from usage.prices import turn_cost
 from usage.quota import Reservation, settle
@@ -145,6 +146,18 @@ def turn_record(
         outcome=outcome,
         error_kind=error_kind,
         estimated=estimated,
+    )
+    metrics.turn_observed(
+        outcome=row["outcome"],
+        error_kind=error_kind,
+        first_token_seconds=None if first_token_at is None else first_token_at - started,
+        total_seconds=row["total_ms"] / 1000,
+        tokens={
+            "input": row["input_tokens"],
+            "cached_input": row["cached_input_tokens"],
+            "output": row["output_tokens"],
+            "reasoning": row["reasoning_tokens"],
+        },
     )
     task = asyncio.ensure_future(_write(row, reservation))
     _pending.add(task)

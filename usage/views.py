@@ -1,0 +1,32 @@
+"""`GET /metrics`: Prometheus text behind METRICS_TOKEN (404 when it is unset)."""
+
+from __future__ import annotations
+
+import hmac
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from config.errors import error_response
+from usage.metrics import exposition
+
+
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    expected = settings.USAGE["METRICS_TOKEN"]
+    if not expected:
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+        response = error_response(
+            HTTPStatus.UNAUTHORIZED,
+            "auth_error",
+            "Authorization: Bearer $METRICS_TOKEN is required.",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type, headers={"Cache-Control": "no-store"})
