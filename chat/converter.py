@@ -1,9 +1,9 @@
 """Thread items to model input, for one user's turn.
 
 Hidden context and widgets go in as short developer notes; a todo tag (a ChatKit
-`input_tag` whose `data.todo_id` names one of the caller's todos) goes in as
-that todo, written `#id` in the message like a typed reference; any other tag is
-an unknown todo. An item that cannot be converted is degraded and logged, never
+`input_tag` whose `data.todo_id`, or without it its `id`, names one of the caller's
+todos) goes in as that todo, written `#id` in the message like a typed reference;
+any other tag is an unknown todo. An item that cannot be converted is degraded and logged, never
 allowed to break the thread.
 """
 
@@ -61,8 +61,10 @@ def note(text: str) -> EasyInputMessageParam:
 
 
 def tagged_todo_id(tag: UserMessageTagContent) -> int | None:
-    """The todo id a tag names, or None when its data is not a todo reference."""
-    value: Any = (tag.data or {}).get("todo_id")
+    """The todo id a tag names: its `data.todo_id`, or without one its `id` (ChatKit's
+    Entity, as GET /api/chatkit/entities hands them out); None when it names none."""
+    data = tag.data or {}
+    value: Any = data.get("todo_id", tag.id)
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and value.strip().lstrip("#").isdigit():

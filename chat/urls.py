@@ -6,5 +6,6 @@ urlpatterns = [
     path("", pages.index, name="index"),
     path("chatkit", views.chatkit_endpoint, name="chatkit"),
     path("api/chatkit/usage", views.usage_endpoint, name="chatkit-usage"),
+    path("api/chatkit/entities", views.entities_endpoint, name="chatkit-entities"),
     path("api/chatkit/session", views.ChatKitSessionView.as_view(), name="chatkit-session"),
 ]

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from http import HTTPStatus
+from typing import Any
 
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
@@ -54,6 +55,8 @@ from chat.turns import check_retry_request, idempotency_key
 from config.db import run_sync
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
+from todos.models import Todo
+from todos.selectors import atodo_tag_search
 from usage import metrics
 from usage.quota import release_unused
 from usage.selectors import usage_today
@@ -219,26 +222,77 @@ def _refusal(exc: Exception) -> HttpResponse:
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
 
 
+def _get_only(request: HttpRequest) -> HttpResponse | None:
+    """405 for anything but GET."""
+    if request.method == "GET":
+        return None
+    response = error_response(
+        HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "Use GET for this endpoint."
+    )
+    response["Allow"] = "GET"
+    return response
+
+
+async def authenticate_chatkit_api(request: HttpRequest) -> User:
+    """The caller of an `/api/chatkit/…` read: a client secret or a Better Auth JWT
+    (`Authorization: Bearer`), else the built-in page's session."""
+    if bearer_token(request) is not None:
+        return await authenticate_chat_request(request)
+    user = await request.auser()
+    if not user.is_authenticated or not user.is_active:
+        raise AuthError("Authorization: Bearer <token> is required.")
+    return user
+
+
 async def usage_endpoint(request: HttpRequest) -> HttpResponse:
     """`GET /api/chatkit/usage` → the caller's usage today (a client secret, a Better
     Auth JWT, or the page's session)."""
-    if request.method != "GET":
-        response = error_response(
-            HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "Use GET for this endpoint."
-        )
-        response["Allow"] = "GET"
-        return response
+    if (refused := _get_only(request)) is not None:
+        return refused
     try:
-        if bearer_token(request) is not None:
-            user = await authenticate_chat_request(request)
-        else:
-            user = await request.auser()
-            if not user.is_authenticated or not user.is_active:
-                raise AuthError("Authorization: Bearer <token> is required.")
+        user = await authenticate_chatkit_api(request)
         body = await run_sync(usage_today, user=user, now=timezone.now())
     except ApiError as exc:
         return api_error_response(exc)
     return JsonResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# The longest tag search considered (what a composer's @-mention sends is short).
+ENTITY_QUERY_MAX_CHARS = 200
+
+
+def todo_entity(todo: Todo) -> dict[str, Any]:
+    """A todo as ChatKit's `Entity` (its `data` values are strings, as ChatKit types them)."""
+    todo_id = str(todo.pk)
+    data = {"todo_id": todo_id, "status": "done" if todo.completed else "open",
+            "priority": todo.priority}  # fmt: skip
+    if todo.due_date is not None:
+        data["due_date"] = todo.due_date.isoformat()
+    return {
+        "id": todo_id,
+        "title": todo.title,
+        "group": "Done" if todo.completed else "Open",
+        "interactive": True,
+        "data": data,
+    }
+
+
+async def entities_endpoint(request: HttpRequest) -> HttpResponse:
+    """`GET /api/chatkit/entities?query=TEXT` → `{"data": [entity…]}`: at most 20 of the
+    caller's todos for ChatKit's `entities.onTagSearch`, best match first (a client
+    secret, a Better Auth JWT, or the page's session)."""
+    if (refused := _get_only(request)) is not None:
+        return refused
+    try:
+        user = await authenticate_chatkit_api(request)
+        query = request.GET.get("query", "")
+        if "\x00" in query:
+            raise BadRequest("query must not contain NUL characters.")
+        todos = await atodo_tag_search(user=user, query=query[:ENTITY_QUERY_MAX_CHARS])
+    except ApiError as exc:
+        return api_error_response(exc)
+    entities = [todo_entity(todo) for todo in todos]
+    return JsonResponse({"data": entities}, headers={"Cache-Control": "no-store"})
 
 
 class ChatKitSessionView(APIView):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import User
 from config.db import run_sync
@@ -149,3 +149,35 @@ def todo_list_by_ids(*, user: User, ids: list[int]) -> list[Todo]:
 
 async def atodo_list_by_ids(*, user: User, ids: list[int]) -> list[Todo]:
     return await run_sync(todo_list_by_ids, user=user, ids=ids)
+
+
+# Tag search (GET /api/chatkit/entities): how many todos it offers at most.
+TAG_SEARCH_LIMIT = 20
+
+
+def todo_tag_search(*, user: User, query: str, limit: int = TAG_SEARCH_LIMIT) -> list[Todo]:
+    """The user's todos a composer's @-mention offers for `query`, best first.
+
+    Ranked by how well they match (its #id or exact title, then a title that starts
+    with the text, a word in the title that does, a title holding it, a description
+    holding it), then newest first. An empty query: the newest open todos."""
+    todos = Todo.objects.for_user(user)
+    text = " ".join((query or "").split())
+    if not text:
+        return list(todos.filter(completed=False).order_by("-created_at", "-id")[:limit])
+    id_match = _ID_REF.fullmatch(text)
+    by_id = Q(pk=int(id_match.group(1))) if id_match else Q(pk__in=[])
+    rank = Case(
+        When(by_id | Q(title__iexact=text), then=Value(0)),
+        When(title__istartswith=text, then=Value(1)),
+        When(title__icontains=f" {text}", then=Value(2)),
+        When(title__icontains=text, then=Value(3)),
+        default=Value(4),
+        output_field=IntegerField(),
+    )
+    matches = todos.filter(by_id | Q(title__icontains=text) | Q(description__icontains=text))
+    return list(matches.annotate(rank=rank).order_by("rank", "-created_at", "-id")[:limit])
+
+
+async def atodo_tag_search(*, user: User, query: str) -> list[Todo]:
+    return await run_sync(todo_tag_search, user=user, query=query)
