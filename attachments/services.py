@@ -143,16 +143,35 @@ def attachment_upload(
     # A name of its own per attempt: a racing second upload can't overwrite these bytes.
     name = f"{claims.user_id}/{attachment_id}-{uuid.uuid4().hex[:12]}"
     stored_name = storage.save(name, File(content))
-    claimed = AttachmentFile.objects.filter(pk=attachment_id, status=Status.PENDING).update(
-        status=Status.UPLOADED, storage_name=stored_name, size=size, uploaded_at=timezone.now()
-    )
-    if not claimed:  # used (or deleted) meanwhile: keep nothing of ours
+    try:
+        return _claim_upload(attachment_id=attachment_id, stored_name=stored_name, size=size)
+    except BaseException:  # deleted or used meanwhile, or failed: keep nothing of ours
         storage.delete(stored_name)
-        raise BadRequest("This upload link was already used: attach the file again.")
-    file.refresh_from_db()
-    base_url = _base_of(file.attachment.data)
-    schema = attachment_schema(file=file, base_url=base_url, with_upload=False)
-    ChatAttachment.objects.filter(pk=attachment_id).update(data=schema.model_dump(mode="json"))
+        raise
+
+
+def _claim_upload(*, attachment_id: str, stored_name: str, size: int) -> AttachmentSchema:
+    """Record stored bytes on their row, under the row's lock: `attachment_delete` takes
+    the same lock, so the bytes are either recorded before a delete reads the row (and
+    go with it) or the row is gone and the caller removes them."""
+    with transaction.atomic():
+        file = (
+            AttachmentFile.objects.select_for_update(of=("self",))
+            .filter(pk=attachment_id)
+            .select_related("attachment")
+            .first()
+        )
+        if file is None:
+            raise NotFound("This attachment was deleted: attach the file again.")
+        if file.status != Status.PENDING:
+            raise BadRequest("This upload link was already used: attach the file again.")
+        file.status, file.storage_name, file.size = Status.UPLOADED, stored_name, size
+        file.uploaded_at = timezone.now()
+        file.save(update_fields=["status", "storage_name", "size", "uploaded_at"])
+        base_url = _base_of(file.attachment.data)
+        schema = attachment_schema(file=file, base_url=base_url, with_upload=False)
+        file.attachment.data = schema.model_dump(mode="json")
+        file.attachment.save(update_fields=["data"])
     return schema
 
 
@@ -164,8 +183,14 @@ def _base_of(data: dict) -> str:
 
 
 def attachment_delete(*, user: User, attachment_id: str) -> None:
-    """Delete the attachment, its row and its bytes; another user's is not found."""
-    deleted, _ = ChatAttachment.objects.for_user(user).filter(pk=attachment_id).delete()
+    """Delete the attachment, its row and its bytes; another user's is not found.
+
+    The bytes row is locked first, as an upload records its bytes (`_claim_upload`):
+    the delete then sees the bytes an upload recorded, and an upload waiting on the
+    lock finds the row gone."""
+    with transaction.atomic():
+        list(AttachmentFile.objects.select_for_update().filter(pk=attachment_id).values("pk"))
+        deleted, _ = ChatAttachment.objects.for_user(user).filter(pk=attachment_id).delete()
     if not deleted:
         raise NotFound("Attachment not found.")
 

@@ -4,11 +4,18 @@ retention purge, and the purge of attachments announced but never sent."""
 from __future__ import annotations
 
 import datetime
+import functools
+import threading
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from attachments.models import AttachmentFile
@@ -96,3 +103,51 @@ async def test_bytes_on_disk_are_readable_by_the_app_alone(
     while directory != attachments_dir.parent:
         assert directory.stat().st_mode & 0o777 == 0o700, directory
         directory = directory.parent
+
+
+def _together(*calls: Callable[[], Any]) -> list[Any]:
+    """Run each call in a thread of its own, released at the same moment; their results."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = calls[index]()
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_an_upload_racing_its_delete_leaves_no_bytes_and_is_never_500(
+    user, bearer, attachments_dir
+):
+    # Issue 20 #5: the delete read the row before the upload recorded its bytes and
+    # deleted it after, so the bytes outlived their row (outside the quota, never
+    # purged) and the upload answered 500. Two real threads, released together, each
+    # round; whichever wins, nothing is left and the upload is answered 200 or 404.
+    data = b"milk\n" * 20_000
+    headers = bearer(user)
+
+    def chatkit(body: bytes):
+        return Client().post("/chatkit", body, content_type="application/json", headers=headers)
+
+    for _ in range(30):
+        attachment = chatkit(ac.create_body("notes.txt", len(data), "text/plain")).json()
+        upload_file = SimpleUploadedFile("notes.txt", data, "text/plain")
+        uploaded, deleted = _together(
+            functools.partial(
+                Client().post, attachment["upload_descriptor"]["url"], {"file": upload_file}
+            ),
+            functools.partial(chatkit, ac.delete_body(attachment["id"])),
+        )
+        assert deleted.status_code == HTTPStatus.OK, deleted.content
+        assert uploaded.status_code in (HTTPStatus.OK, HTTPStatus.NOT_FOUND), uploaded.content
+        assert not AttachmentFile.objects.exists()
+        assert stored_files(attachments_dir) == []
