@@ -1,10 +1,13 @@
-"""The ChatKit Store contract, run against DjangoStore (SQLite and PostgreSQL)."""
+"""The ChatKit Store contract, run against both shipped stores: DjangoStore (the ORM,
+on SQLite and PostgreSQL) and AsyncPostgresStore (chat/pgstore.py, its turn's calls in
+hand-written SQL on psycopg's async connections: PostgreSQL only, skipped on SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,7 +25,7 @@ from chatkit.types import (
     WidgetItem,
 )
 from chatkit.widgets import Card, Col, Text
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pydantic import AnyUrl
@@ -30,6 +33,8 @@ from pydantic import AnyUrl
 from accounts.tests.factories import UserFactory
 from chat.context import RequestContext
 from chat.models import Attachment, Thread, ThreadItem
+from chat.pgstore import AsyncPostgresStore
+from chat.server import make_store
 from chat.store import DjangoStore, wait_for_pending_writes
 from chat.tests.factories import (
     AttachmentFactory,
@@ -41,8 +46,29 @@ from chat.tests.factories import (
     thread_metadata,
     user_message,
 )
+from config import pg
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["orm", "pg"])
+async def store(request, settings) -> AsyncIterator[DjangoStore]:
+    """Each test runs over the ORM store and over the PostgreSQL store."""
+    if request.param == "pg":
+        if connection.vendor != "postgresql":
+            pytest.skip("the PostgreSQL store runs on PostgreSQL only")
+        # The test settings turn the async database off for in-process tests (its pool
+        # belongs to one event loop): on here, as in a server, and closed with the loop.
+        settings.CHATKIT = {**settings.CHATKIT, "ASYNC_DATABASE": True}
+        assert pg.enabled() and isinstance(make_store(), AsyncPostgresStore)
+        yield AsyncPostgresStore()
+        await wait_for_pending_writes()
+        await pg.close_pools()
+    else:
+        yield DjangoStore()
+        await wait_for_pending_writes()
+    await sync_to_async(connections.close_all)()
+
 
 T0 = datetime.datetime(2025, 1, 1, 12, 0, tzinfo=datetime.UTC)
 
@@ -417,6 +443,39 @@ async def test_load_thread_items_paginates_in_insertion_order_on_equal_timestamp
     assert page.has_more is (position + 3 < len(expected))
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+async def test_load_visible_items_pages_past_hidden_context(store, ctx, chat_thread, order):
+    # Hidden context (the model's notes) between every message: a client's pages hold
+    # `limit` visible items each, and say "more" only when a visible one follows.
+    visible = []
+    for n in range(5):
+        message = user_message(chat_thread.id, str(n), id=f"msg_{n}", created_at=at(2 * n))
+        note = hidden_context(chat_thread.id, f"note {n}", id=f"hc_{n}")
+        note.created_at = at(2 * n + 1)
+        await store.add_thread_item(chat_thread.id, message, ctx)
+        await store.add_thread_item(chat_thread.id, note, ctx)
+        visible.append(message.id)
+    expected = visible if order == "asc" else visible[::-1]
+
+    for limit in (1, 2, 5, 10):
+        walked = await walk(
+            lambda after, limit=limit: store.load_visible_items(
+                chat_thread.id, after, limit, order, ctx
+            ),
+            limit,
+        )
+        assert walked == expected
+    everything = await store.load_thread_items(chat_thread.id, None, 20, order, ctx)
+    assert len(everything.data) == 10  # the model's history still reads them all
+
+
+async def test_load_visible_items_of_another_user_is_not_found(store, ctx, other_thread):
+    with pytest.raises(NotFoundError):
+        await store.load_visible_items(other_thread.id, None, 20, "desc", ctx)
+    with pytest.raises(NotFoundError):
+        await store.load_visible_items("thr_missing", None, 20, "asc", ctx)
+
+
 async def test_load_thread_items_of_an_empty_thread_is_an_empty_page(store, ctx, chat_thread):
     page = await store.load_thread_items(chat_thread.id, None, 20, "desc", ctx)
     assert page.data == []
@@ -510,6 +569,8 @@ async def test_attachments_of_another_user_are_invisible_and_untouched(
 
 async def test_a_cancelled_add_thread_item_still_lands(store, ctx, chat_thread):
     """A client disconnect cancels the request task mid-write: the write must finish."""
+    if isinstance(store, AsyncPostgresStore):
+        return await cancelled_mid_statement(store, ctx, chat_thread)
     loop = asyncio.get_running_loop()
     task: asyncio.Task[None] | None = None
 
@@ -532,6 +593,24 @@ async def test_a_cancelled_add_thread_item_still_lands(store, ctx, chat_thread):
         await sync_to_async(
             lambda: connection.execute_wrappers.remove(cancel_after_first_statement)
         )()
+    await wait_for_pending_writes()
+
+    assert (await store.load_item(chat_thread.id, item.id, ctx)) == item
+
+
+async def cancelled_mid_statement(store, ctx, chat_thread) -> None:
+    """The PostgreSQL store's version: one statement, cancelled while it is in flight."""
+    item = assistant_message(chat_thread.id, "partial answer")
+    sent = pg.statements
+    task = asyncio.create_task(store.add_thread_item(chat_thread.id, item, ctx))
+    for _ in range(10_000):  # until the statement has been handed to the connection
+        if pg.statements > sent:
+            break
+        await asyncio.sleep(0)
+    assert pg.statements > sent and not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     await wait_for_pending_writes()
 
     assert (await store.load_item(chat_thread.id, item.id, ctx)) == item
@@ -617,7 +696,8 @@ def test_load_threads_costs_the_same_at_10_and_300_threads(django_assert_max_num
 
 # --- the SDK's Store contract suite (chatkit-python tests/test_store.py, TestStore) ---------
 #
-# Each case below mirrors one of TestStore's, run on DjangoStore. Where ours differs on
+# Each case below mirrors one of TestStore's, run on both stores (the installed
+# openai-chatkit ships no tests to run directly). Where ours differs on
 # purpose (see chat/store.py's docstring) the test says so: timestamps come back aware UTC,
 # an item takes the thread_id of the thread it is added to, and another user's thread is
 # NotFoundError rather than an empty page.
