@@ -12,6 +12,7 @@ from accounts.models import User
 if TYPE_CHECKING:
     from chat.ledger import TurnLedger
     from chat.recent import RecentItems
+    from runs.registry import Run
     from usage.quota import Reservation
 
 
@@ -43,3 +44,6 @@ class RequestContext:
     quota_reservation: Reservation | None = None
     # A tool asked the user a question (a structured input): the run stops there.
     awaiting_user: bool = False
+    # The run this request's turn is produced in (runs/registry.py): the turn names
+    # it by its thread once it holds that thread's lock.
+    run: Run | None = None

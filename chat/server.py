@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -101,6 +102,8 @@ logger = logging.getLogger(__name__)
 CHATKIT_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
 
 TITLE_MAX_CHARS = 60
+# How often a streaming answer is stored while it grows.
+PARTIAL_SAVE_SECONDS = 1.0
 
 # What the user sees when a turn fails; the real error is only logged.
 # No "try again" in them: clients add their own retry wording or button (allow_retry).
@@ -245,10 +248,18 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         partial = PartialMessages()
         failure: CustomStreamError | None = None
         try:
+            # The answer so far is stored about once a second, so a reload (or a
+            # worker that dies) finds nearly what was streamed.
+            loop = asyncio.get_running_loop()
+            save_at = loop.time() + PARTIAL_SAVE_SECONDS
             async with aclosing(source) as events:
                 async for event in events:
                     partial.track(event)
                     yield event
+                    if loop.time() >= save_at:
+                        for done in partial.finished():
+                            await self.store.save_item(thread.id, done.item, context)
+                        save_at = loop.time() + PARTIAL_SAVE_SECONDS
         except Exception as exc:  # noqa: BLE001 - every failure becomes a card (_stream_error)
             failure = self._stream_error(exc)
         if failure is not None:

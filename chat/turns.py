@@ -45,6 +45,7 @@ from django.http import HttpRequest
 from pydantic import BaseModel
 
 from chat.context import RequestContext
+from chat.models import new_thread_id
 from config import async_cache
 from config.exceptions import BadRequest
 
@@ -71,11 +72,27 @@ def wait_seconds() -> float:
     return float(settings.CHATKIT.get("TURN_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
 
 
+def lock_key(thread_id: str) -> str:
+    return f"chat:turn:{hashlib.sha256(thread_id.encode()).hexdigest()[:40]}"
+
+
+async def threads_answering(thread_ids: list[str]) -> set[str]:
+    """Which of these threads have a turn going (their lock is held, on any worker).
+    The cache being down reads as none: chat runs unlocked then too."""
+    try:
+        values = await async_cache.get_many([lock_key(thread_id) for thread_id in thread_ids])
+    except Exception:
+        logger.warning("Turn lock cache unavailable; threads read as idle", exc_info=True)
+        return set()
+    held = zip(thread_ids, values, strict=True)
+    return {thread_id for thread_id, value in held if value is not None}
+
+
 class TurnLock:
     """A per-thread lock in the cache; failures of the cache fail open (logged)."""
 
     def __init__(self, thread_id: str) -> None:
-        self.key = f"chat:turn:{hashlib.sha256(thread_id.encode()).hexdigest()[:40]}"
+        self.key = lock_key(thread_id)
         self.token = uuid.uuid4().hex
         self._renewed = 0.0
 
@@ -147,8 +164,12 @@ async def one_turn_at_a_time(
     """
     thread_id: str | None = getattr(request.params, "thread_id", None)
     key = context.idempotency_key
-    if isinstance(request, ThreadsCreateReq) and key is not None:
-        thread_id = context.keyed_thread_id = keyed_id("thr", context.user.pk, key)
+    if isinstance(request, ThreadsCreateReq):
+        # A new thread's id is fixed before it exists, so its run is named (and
+        # locked, stopped, re-attached) by it from the start; a key fixes it too.
+        thread_id = context.keyed_thread_id = (
+            keyed_id("thr", context.user.pk, key) if key is not None else new_thread_id()
+        )
     if thread_id is None:
         async for chunk in stream():
             yield chunk
@@ -157,12 +178,17 @@ async def one_turn_at_a_time(
     if not await lock.acquire(wait_seconds()):
         yield _sse(ErrorEvent(code="custom", message=MSG_THREAD_BUSY, allow_retry=True))
         return
+    run = context.run
     try:
+        if run is not None:
+            await run.hold(thread_id)  # the thread's run while this turn holds its lock
         replay = await _stored_turn(store, request, context, thread_id)
         async for chunk in replay if replay is not None else stream():
             await lock.renew()
             yield chunk
     finally:
+        if run is not None:
+            await asyncio.shield(run.release())
         await lock.release()
 
 

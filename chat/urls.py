@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import pages, views
+from chat import pages, run_views, views
 
 urlpatterns = [
     path("", pages.index, name="index"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("api/chatkit/usage", views.usage_endpoint, name="chatkit-usage"),
     path("api/chatkit/entities", views.entities_endpoint, name="chatkit-entities"),
     path("api/chatkit/session", views.ChatKitSessionView.as_view(), name="chatkit-session"),
+    path("api/chatkit/threads/<str:thread_id>/stop", run_views.stop_view, name="chatkit-stop"),
 ]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from chatkit.server import StreamingResult
 from chatkit.store import NotFoundError
 from chatkit.types import (
@@ -27,6 +28,7 @@ from chatkit.types import (
 )
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -52,9 +54,11 @@ from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_serv
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key
+from config import pg
 from config.db import run_sync
 from config.errors import GENERIC_500, api_error_response, error_response
 from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
+from runs.registry import Run
 from todos.models import Todo
 from todos.selectors import atodo_tag_search
 from usage import metrics
@@ -147,6 +151,17 @@ async def check_thread_and_rate(
             raise outcome
 
 
+def stop_on_disconnect() -> bool:
+    """CHATKIT_STOP_ON_DISCONNECT: a client that goes away stops its turn (the SDK's way)."""
+    return bool(settings.CHATKIT.get("STOP_ON_DISCONNECT", False))
+
+
+async def close_run_connections() -> None:
+    """A run's own database thread closes its connections at the run's end, as Django
+    does for a request's (SQLite; PostgreSQL's async store holds none)."""
+    await sync_to_async(close_old_connections)()
+
+
 async def _guarded(result: StreamingResult, context: RequestContext) -> AsyncIterator[bytes]:
     """Relay the SDK's SSE bytes; a failure outside the agent run (the store, the
     database) still ends the stream with a friendly ChatKit error event. A budget
@@ -156,7 +171,7 @@ async def _guarded(result: StreamingResult, context: RequestContext) -> AsyncIte
         async for chunk in result:
             yield chunk
     except asyncio.CancelledError:
-        raise  # client went away: the SDK has saved what was produced
+        raise  # the run was stopped: the SDK has saved what was produced
     except Exception as exc:  # the last line of defence of a stream
         if not isinstance(exc, NotFoundError):
             logger.exception("ChatKit stream failed")
@@ -191,14 +206,18 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
             await check_retry_request(server.store, parsed, context)  # 404 / 400
         context.idempotency_key = idempotency_key(request, parsed)
         await acheck_message_attachments(user=user, request=parsed)  # 404 for another's
+        run = context.run = Run(user_id=user.pk) if is_streaming_req(parsed) else None
         result = await server.process_request(parsed, context)
     except Exception as exc:  # noqa: BLE001 - each becomes its SPEC response (_refusal)
         if context is not None:  # a turn refused after its budget was reserved
             await release_unused(context.quota_reservation)
         return _refusal(exc)
-    if isinstance(result, StreamingResult):
+    if isinstance(result, StreamingResult) and run is not None:
+        # The turn runs in a task of the worker; this response is one listener of it.
+        close = None if pg.enabled() else close_run_connections
+        run.start(_guarded(result, context), on_end=close)
         return StreamingHttpResponse(
-            with_heartbeat(_guarded(result, context)),
+            with_heartbeat(run.listen(stop_on_close=stop_on_disconnect())),
             content_type="text/event-stream",
             headers=STREAM_HEADERS,
         )

@@ -140,6 +140,18 @@ async def delete_if(key: str, value: str) -> None:
         await client.eval(_RELEASE, 1, _key(key), value)
 
 
+async def get_many(keys: list[str]) -> list[Any]:
+    """The values of `keys`, None for a missing one (one MGET with Redis)."""
+    if not keys:
+        return []
+    client = _redis()
+    if client is None:
+        found = await _django("get_many", keys)
+        return [found.get(key) for key in keys]
+    values = await client.mget([_key(key) for key in keys])
+    return [value.decode() if isinstance(value, bytes) else value for value in values]
+
+
 async def hit(key: str, window: int) -> tuple[int, int]:
     """Count a hit in `key`'s window, which opens at its first hit and lasts `window`
     seconds. Returns (hits so far in the window, whole seconds until it closes)."""

@@ -147,6 +147,9 @@ CHATKIT = {
     # An SSE comment after this many seconds of silence keeps proxies from cutting
     # a turn while the model thinks (chat/heartbeat.py); 0 turns it off.
     "HEARTBEAT_SECONDS": float(env("CHATKIT_HEARTBEAT_SECONDS", "15") or 15),
+    # A client that disconnects stops its turn (the SDK's behaviour); by default a
+    # turn runs to its end in a task of the worker (runs/registry.py).
+    "STOP_ON_DISCONNECT": env_bool("CHATKIT_STOP_ON_DISCONNECT", False),
 }
 # --- Usage, budgets, metrics (usage/) ---------------------------------------------
 # Dollars per million tokens; CHATKIT_PRICES (JSON, same shape) adds or replaces models.
@@ -223,6 +226,7 @@ INSTALLED_APPS = [
     "chat",
     "attachments",
     "usage",
+    "runs",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
 """Streaming behaviour through a real daphne process: events arrive as they are
-produced, and a client that disconnects keeps the partial answer."""
+produced (what a hang-up does to the turn: test_runs_detached.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from chat.models import ThreadItem
-from chat.offline_model import HELP_TEXT
 from chat.tests import chatkit_client as ck
 
 
@@ -26,9 +25,7 @@ def _wait_for(predicate, timeout: float = 15.0):
 
 
 @pytest.mark.slow
-def test_events_arrive_as_produced_and_a_disconnect_keeps_the_partial_answer(
-    run_server, user, token_for
-):
+def test_events_arrive_as_produced(run_server, user, token_for):
     server = run_server(env={"CHATKIT_OFFLINE_TOKEN_DELAY_MS": "300"})
     headers = {"Authorization": f"Bearer {token_for(user)}", "Content-Type": "application/json"}
     arrivals: list[tuple[float, dict]] = []
@@ -53,15 +50,7 @@ def test_events_arrive_as_produced_and_a_disconnect_keeps_the_partial_answer(
     first_text_at = next(t for t, e in arrivals if e.get("update", {}).get("delta"))
     assert first_text_at < 2.0
 
-    def partial_answer():
-        rows = ThreadItem.objects.filter(thread_id=thread_id, type="assistant_message")
-        return rows.first()
-
-    saved = _wait_for(partial_answer)
-    text = "".join(part["text"] for part in saved.data["content"])
-    assert text and HELP_TEXT.startswith(text) and len(text) < len(HELP_TEXT)
-    assert _wait_for(
-        lambda: ThreadItem.objects.filter(thread_id=thread_id, type="sdk_hidden_context").exists()
+    kinds = _wait_for(
+        lambda: list(ThreadItem.objects.filter(thread_id=thread_id).values_list("type", flat=True))
     )
-    kinds = list(ThreadItem.objects.filter(thread_id=thread_id).values_list("type", flat=True))
-    assert kinds[0] == "user_message"  # the user's message was kept too
+    assert kinds[0] == "user_message"

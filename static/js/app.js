@@ -29,7 +29,7 @@
     signOutForm: byId("sign-out-form"),
     onLock: () => {
       if (live) live.close();
-      if (chat) chat.stop();
+      if (chat) chat.detach(); // signed out: no stop request could be made
     },
   });
 

@@ -5,7 +5,7 @@
  * (threads.retry_after_item) after a failed turn and waits out rate limits. */
 (function (global) {
   "use strict";
-  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, applyEvent, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
+  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, apiFetch, applyEvent, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
 
   const ITEMS_PAGE = 50;
 
@@ -146,7 +146,7 @@
     }
 
     async openThread(threadId, { focus = true } = {}) {
-      if (this.controller) this.stop();
+      this.detach(); // leaving a thread: its answer goes on and is stored
       this.setThread(threadId);
       this.items.clear();
       this.olderCursor = null;
@@ -359,8 +359,20 @@
       applyEvent(this, event, turn);
     }
 
-    stop() {
+    /** Stop listening to the running turn (which goes on, stored as it goes). */
+    detach() {
       if (this.controller) this.controller.abort();
+    }
+
+    /** Stop: the server ends the turn (on whichever worker runs it), keeping what was
+     * said; closing our stream alone would not (turns outlive their connection). */
+    stop() {
+      if (!this.controller) return;
+      if (this.threadId) {
+        const url = `/api/chatkit/threads/${encodeURIComponent(this.threadId)}/stop`;
+        apiFetch(url, { method: "POST", body: {} }).catch(() => {});
+      }
+      this.controller.abort();
     }
 
     /** 429: say how long, count it down, and keep Send waiting until then. */

@@ -1,0 +1,84 @@
+"""HTTP adapters for a thread's run: `POST /api/chatkit/threads/<id>/stop` (and the
+re-attach stream). Authenticated as /chatkit is (a client secret or a Better Auth
+JWT), or by the built-in page's session with its CSRF token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.authentication import bearer_token
+from accounts.models import User
+from chat.models import Thread
+from chat.turns import threads_answering
+from chat.views import authenticate_chat_request
+from config.errors import api_error_response, error_response
+from config.exceptions import ApiError, AuthError
+from runs import bus, registry
+
+# How long a stop waits for the run to end (its partial answer saved, its lock freed).
+STOP_WAIT_SECONDS = 2.0
+
+
+async def authenticate_run_request(request: HttpRequest) -> User:
+    """A bearer token (client secret or Better Auth JWT), else the page's session with
+    a valid CSRF token (these endpoints change state)."""
+    if bearer_token(request) is not None:
+        return await authenticate_chat_request(request)
+    user = await request.auser()
+    if not user.is_authenticated or not user.is_active:
+        raise AuthError("Authorization: Bearer <token> is required.")
+    refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
+    if refused is not None:
+        raise AuthError("CSRF check failed.")
+    return user
+
+
+async def owns_thread(user: User, thread_id: str) -> bool:
+    return await Thread.objects.for_user(user).filter(pk=thread_id).aexists()
+
+
+def _method_not_allowed(allowed: str) -> HttpResponse:
+    response = error_response(
+        HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", f"Use {allowed}."
+    )
+    response["Allow"] = allowed
+    return response
+
+
+async def stop_thread_run(thread_id: str) -> bool:
+    """Stop the thread's running turn on whichever worker holds it; True if one was
+    running. Waits (briefly) until it has ended and its lock is free."""
+    run = registry.running(thread_id)
+    if run is not None:
+        run.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.wait(), STOP_WAIT_SECONDS)
+        return True
+    if not await threads_answering([thread_id]):
+        return False
+    await bus.stop_elsewhere(thread_id)
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    # Another worker's lock: nothing here to wait on but the lock itself.
+    while time.monotonic() < deadline and await threads_answering([thread_id]):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return True
+
+
+@csrf_exempt  # checked in authenticate_run_request for session callers
+async def stop_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    try:
+        user = await authenticate_run_request(request)
+    except ApiError as exc:
+        return api_error_response(exc)
+    if not await owns_thread(user, thread_id):
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
+    return JsonResponse({"stopped": await stop_thread_run(thread_id)})

@@ -1,0 +1,178 @@
+"""Runs: a turn's events produced by a task this worker owns, heard by any listeners.
+
+A chat turn used to live inside its HTTP response: a client that went away
+cancelled it. Here the producer (the ChatKit server's event stream, as SSE bytes)
+runs in a task of its own; the response is one listener of the run, and others
+(a re-attach after a reload) may join from the start of the turn. A listener that
+leaves only stops listening; `stop()` ends the run itself, which the producer sees
+as a cancellation, exactly as it saw a request's cancellation before.
+
+This package knows nothing of ChatKit: events are opaque bytes, a run is named by
+the thread id its producer holds (`hold`), and callers hook in with callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# A run keeps at most this many chunks for listeners that join late (RUNS["MAX_EVENTS"]);
+# past it the oldest go and a late listener starts from the oldest kept.
+DEFAULT_MAX_EVENTS = 4000
+
+# thread id → the run holding it on this worker.
+_held: dict[str, Run] = {}
+# Runs whose task is still going (strong references: the loop keeps only weak ones).
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def max_events() -> int:
+    return int(getattr(settings, "RUNS", {}).get("MAX_EVENTS", DEFAULT_MAX_EVENTS))
+
+
+def running(thread_id: str) -> Run | None:
+    """The run holding `thread_id` on this worker, if one is going."""
+    return _held.get(thread_id)
+
+
+class Run:
+    """One turn: its producer task, the chunks it made so far, and its listeners."""
+
+    def __init__(self, *, user_id: object) -> None:
+        self.user_id = user_id
+        self.thread_id: str | None = None
+        self.chunks: list[bytes] = []
+        self.dropped = 0  # chunks trimmed from the front
+        self.finished = False
+        self.stopped = False
+        self.task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._on_hold: list[Callable[[Run], Awaitable[None] | None]] = []
+        self._on_release: list[Callable[[Run], Awaitable[None] | None]] = []
+
+    # --- the producer --------------------------------------------------------------
+
+    def start(
+        self,
+        events: AsyncIterator[bytes],
+        *,
+        on_end: Callable[[], Awaitable[None]] | None = None,
+    ) -> Run:
+        """Run `events` to its end in a task of this worker, not of the request.
+
+        The task gets a context of its own: nothing of the request that started it
+        (Django's per-request thread, closed when the response ends) leaks in."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._produce(events, on_end), context=contextvars.Context())
+        self.task = task
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
+        return self
+
+    async def _produce(
+        self, events: AsyncIterator[bytes], on_end: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        async with ThreadSensitiveContext():  # the run's own database thread (SQLite)
+            try:
+                async for chunk in events:
+                    self._append(chunk)
+            except asyncio.CancelledError:
+                pass  # stopped: the producer saved what it had (its own cancellation path)
+            except Exception:
+                logger.exception("A run's producer failed")
+            finally:
+                self.finished = True
+                self._notify()
+                if on_end is not None:
+                    try:
+                        await on_end()
+                    except Exception:
+                        logger.exception("A run's end hook failed")
+
+    def _append(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+        limit = max_events()
+        if len(self.chunks) > limit:  # bounded memory: trim the oldest
+            cut = len(self.chunks) - limit
+            del self.chunks[:cut]
+            self.dropped += cut
+        self._notify()
+
+    def _notify(self) -> None:
+        wake, self._wake = self._wake, asyncio.Event()
+        wake.set()
+
+    # --- the thread it holds ---------------------------------------------------------
+
+    def on_hold(self, callback: Callable[[Run], Awaitable[None] | None]) -> None:
+        self._on_hold.append(callback)
+
+    def on_release(self, callback: Callable[[Run], Awaitable[None] | None]) -> None:
+        self._on_release.append(callback)
+
+    async def hold(self, thread_id: str) -> None:
+        """The producer holds `thread_id` (its turn lock): the run is found by it."""
+        from runs import bus  # bus hears stops for the runs registered here
+
+        self.thread_id = thread_id
+        _held[thread_id] = self
+        await bus.listen()
+        for callback in self._on_hold:
+            result = callback(self)
+            if result is not None:
+                await result
+
+    async def release(self) -> None:
+        """The producer let go of its thread (its turn ended, however)."""
+        if self.thread_id is not None and _held.get(self.thread_id) is self:
+            del _held[self.thread_id]
+        for callback in self._on_release:
+            result = callback(self)
+            if result is not None:
+                await result
+
+    # --- listeners -------------------------------------------------------------------
+
+    async def listen(self, *, stop_on_close: bool = False) -> AsyncIterator[bytes]:
+        """The run's chunks from its start (or the oldest kept), then live to its end.
+
+        A listener that goes away (its client disconnected) just stops listening,
+        unless `stop_on_close`: then the run is stopped too (the SDK's behaviour)."""
+        index = self.dropped
+        try:
+            while True:
+                wake = self._wake
+                start = max(index, self.dropped) - self.dropped
+                if start < len(self.chunks):
+                    batch = self.chunks[start:]
+                    index = self.dropped + len(self.chunks)
+                    yield batch[0] if len(batch) == 1 else b"".join(batch)
+                    continue
+                if self.finished:
+                    return
+                await wake.wait()
+        finally:
+            if stop_on_close and not self.finished:
+                self.stop()
+
+    def stop(self) -> bool:
+        """End the run (its producer sees a cancellation); False if it had ended."""
+        if self.finished or self.task is None or self.task.done():
+            return False
+        self.stopped = True
+        self.task.cancel()
+        return True
+
+    async def wait(self) -> None:
+        """Until the run's task has ended (saves and end hooks included)."""
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.task)
