@@ -333,7 +333,8 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             outcome, error_kind = "failed", error_kind_of(exc)
             raise
         finally:
-            # On a client disconnect (CancelledError) or any failure, stop the
+            # On a stop (CancelledError: the stop endpoint, or a hang-up with
+            # CHATKIT_STOP_ON_DISCONNECT=1) or any failure, stop the
             # model and tools; the SDK then saves what was streamed so far.
             if result is not None and not result.is_complete:
                 result.cancel()
