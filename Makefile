@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: run port-free test test-sqlite test-postgres lint check install install-dev browser bench bench-smoke prod clean
+.PHONY: run port-free test test-sqlite test-postgres lint check install install-dev test-deps browser bench bench-smoke prod clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,9 @@ run: port-free install
 port-free:
 	@$(PYTHON) scripts/check-port.py $(HOST) $(PORT)
 
-## Lint, then the whole suite on SQLite and on PostgreSQL (browser tests included).
-test: install-dev browser lint test-sqlite test-postgres
+## Lint, then the whole suite on SQLite and on PostgreSQL (browser and proxy tests included).
+## `make test PYTEST_ARGS="config/tests/test_docs.py -x"` narrows both runs.
+test: install-dev test-deps lint test-sqlite test-postgres
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -44,17 +45,20 @@ lint: install-dev
 
 test-sqlite: install-dev
 	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(BIN)/pytest
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install-dev
 	@echo "== test suite on PostgreSQL ($(POSTGRES_TEST_URL)) =="
 	@$(BIN)/python -c "import psycopg,sys; psycopg.connect('$(POSTGRES_TEST_URL)'.replace('postgres://','postgresql://'), connect_timeout=3).close()" \
 		|| (echo "PostgreSQL is not answering at $(POSTGRES_TEST_URL): start it, or set POSTGRES_TEST_URL." && exit 1)
-	DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest
+	DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
-## A Chromium for the browser tests (Debian's, else Playwright's; else they skip).
-browser: install-dev
-	PYTHON=$(BIN)/python bash scripts/install-browser.sh
+## What the tests use beyond Python: Debian's chromium, nginx and prometheus (with apt,
+## as root or with sudo; Chromium else from Playwright); a test whose tool is missing skips.
+test-deps: install-dev
+	PYTHON=$(BIN)/python bash scripts/install-test-deps.sh
+
+browser: test-deps
 
 check: lint test
 

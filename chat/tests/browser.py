@@ -74,7 +74,7 @@ def _launch(playwright: Any) -> Browser:
     try:  # Playwright's own build (`playwright install chromium`), e.g. on a Mac
         return playwright.chromium.launch(args=CHROMIUM_ARGS, headless=True)
     except Exception as exc:
-        reason = f"no Chromium ({CHROMIUM} missing, and no Playwright build: run `make browser`)"
+        reason = f"no Chromium ({CHROMIUM} missing, and no Playwright build: run `make test-deps`)"
         if on_ci():
             raise RuntimeError(f"CI is set and {reason}") from exc
         pytest.skip(f"browser tests skipped: {reason}")
@@ -87,7 +87,7 @@ def missing_browser() -> str | None:
     with sync_playwright() as playwright:
         if Path(playwright.chromium.executable_path).exists():
             return None
-    return f"no Chromium ({CHROMIUM} missing, no Playwright build): run `make browser`"
+    return f"no Chromium ({CHROMIUM} missing, no Playwright build): run `make test-deps`"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -28,9 +28,16 @@ ACCESS_LOG_FORMAT = "$request_method $uri $status $upstream_addr"
 
 
 def nginx_binary() -> Path | None:
-    found = shutil.which("nginx")
+    """The nginx to run, or None: the proxy tests skip, and so does the benchmark's
+    nginx phase. `NGINX_PATH` names it (a path that is not there: no nginx, which is
+    how scripts/fresh-clone-check.sh shows a machine without one); else Debian's
+    /usr/sbin/nginx, else one on PATH. scripts/install-test-deps.sh looks the same way."""
+    given = os.environ.get("NGINX_PATH")
+    if given:
+        return Path(given) if os.access(given, os.X_OK) else None
     if NGINX_BIN.exists():
         return NGINX_BIN
+    found = shutil.which("nginx")
     return Path(found) if found else None
 
 
