@@ -32,9 +32,11 @@ export POSTGRES_TEST_URL="${POSTGRES_TEST_URL:-postgres://root@127.0.0.1:5432/fr
 export TEST_DB_SUFFIX="${TEST_DB_SUFFIX:-_freshclone}"
 unset DATABASE_URL DJANGO_SETTINGS_MODULE VIRTUAL_ENV
 
-echo "== fresh clone of $(git -C "$SOURCE" rev-parse --short HEAD) into $CLONE (nginx hidden)"
-git clone --quiet "$SOURCE" "$CLONE"
+REV="$(git -C "$SOURCE" rev-parse HEAD)"
+echo "== fresh clone of ${REV:0:12} into $CLONE (nginx hidden)"
+git clone --quiet --no-checkout "$SOURCE" "$CLONE"
 cd "$CLONE"
+git checkout --quiet --detach "$REV"
 test ! -e .venv && test ! -e var
 
 echo "== make run (port $PORT)"
