@@ -40,9 +40,10 @@ git checkout --quiet --detach "$REV"
 test ! -e .venv && test ! -e var
 
 echo "== make run (port $PORT)"
-make run PORT="$PORT" >"$WORK/run.log" 2>&1 &
+# Its own process group: runserver's autoreloader is a grandchild, stopped with it.
+setsid make run PORT="$PORT" >"$WORK/run.log" 2>&1 &
 RUN=$!
-stop_run() { pkill -TERM -P "$RUN" 2>/dev/null || true; kill "$RUN" 2>/dev/null || true; wait "$RUN" 2>/dev/null || true; }
+stop_run() { kill -TERM -- "-$RUN" 2>/dev/null || true; wait "$RUN" 2>/dev/null || true; }
 trap stop_run EXIT
 for _ in $(seq 1 600); do
     if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
@@ -57,6 +58,8 @@ if make run PORT="$PORT" >"$WORK/run2.log" 2>&1; then echo "second make run did 
 grep "PORT=" "$WORK/run2.log"
 stop_run
 trap - EXIT
+for _ in $(seq 1 20); do python3 scripts/check-port.py 127.0.0.1 "$PORT" 2>/dev/null && break; sleep 0.5; done
+python3 scripts/check-port.py 127.0.0.1 "$PORT"  # nothing of make run's is left serving
 
 echo "== make test ${*:+(PYTEST_ARGS: $*)}"
 make test PYTEST_ARGS="$*" 2>&1 | tee "$WORK/test.log"

@@ -22,6 +22,8 @@ ABSENT = {
     "PROMETHEUS_PATH": "/nonexistent/prometheus",
     # No Playwright download from a test: its fallback fails at once.
     "PYTHON": "/bin/false",
+    # apt allowed, whatever the caller's environment says (fresh-clone-check sets 0).
+    "TEST_DEPS_APT": "1",
 }
 
 
