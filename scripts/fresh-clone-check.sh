@@ -30,7 +30,7 @@ PORT="${FRESH_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127
 export NGINX_PATH=/nonexistent/nginx TEST_DEPS_APT=0
 export POSTGRES_TEST_URL="${POSTGRES_TEST_URL:-postgres://root@127.0.0.1:5432/freshclone}"
 export TEST_DB_SUFFIX="${TEST_DB_SUFFIX:-_freshclone}"
-unset DATABASE_URL DJANGO_SETTINGS_MODULE VIRTUAL_ENV
+unset DATABASE_URL DJANGO_SETTINGS_MODULE VIRTUAL_ENV CI  # a person's machine, not CI
 
 REV="$(git -C "$SOURCE" rev-parse HEAD)"
 echo "== fresh clone of ${REV:0:12} into $CLONE (nginx hidden)"
