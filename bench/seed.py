@@ -63,14 +63,16 @@ def seed_thread(conn: psycopg.Connection, *, owner_id: int, items: int, title: s
             (thread_id, owner_id, title, '{"type": "active"}', "{}", start, start),
         )
         with cur.copy(
-            "COPY chat_threaditem (item_id, thread_id, type, created_at, data) FROM STDIN"
+            "COPY chat_threaditem (item_id, thread_id, type, created_at, data, visible) FROM STDIN"
         ) as copy:
             for n in range(items):
                 kind = "user_message" if n % 2 == 0 else "assistant_message"
                 item_id = f"msg_{uuid.uuid4().hex}"
                 created_at = start + timedelta(seconds=n)
                 data = _item_data(kind, item_id, thread_id, created_at, n)
-                copy.write_row((item_id, thread_id, kind, created_at, data))
+                copy.write_row(
+                    (item_id, thread_id, kind, created_at, data, True)
+                )  # messages: visible
     conn.commit()
     analyze(conn)
     return thread_id
@@ -99,7 +101,7 @@ def seed_threads(conn: psycopg.Connection, *, owner_id: int, count: int) -> None
                     )
                 )
         with cur.copy(
-            "COPY chat_threaditem (item_id, thread_id, type, created_at, data) FROM STDIN"
+            "COPY chat_threaditem (item_id, thread_id, type, created_at, data, visible) FROM STDIN"
         ) as copy:
             for n, thread_id in enumerate(ids):
                 item_id = f"msg_{uuid.uuid4().hex}"
@@ -111,6 +113,7 @@ def seed_threads(conn: psycopg.Connection, *, owner_id: int, count: int) -> None
                         "user_message",
                         created_at,
                         _item_data("user_message", item_id, thread_id, created_at, n),
+                        True,  # a message is visible
                     )
                 )
     conn.commit()
