@@ -16,6 +16,10 @@ from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
+# Sends started from async code, held until done: the event loop keeps only a weak
+# reference to a task, so one nobody holds can be garbage-collected mid-send.
+sending: set[asyncio.Task[None]] = set()
+
 
 def send_to_group(group: str, message: dict[str, Any], *, what: str) -> None:
     """Send `message` to `group` on any worker; `what` names it in failure logs."""
@@ -30,6 +34,8 @@ def send_to_group(group: str, message: dict[str, Any], *, what: str) -> None:
         # Called from async code on the loop's own thread (async_to_sync would
         # refuse): send in the background; the change is already stored.
         task = loop.create_task(layer.group_send(group, message))
+        sending.add(task)
+        task.add_done_callback(sending.discard)
         task.add_done_callback(lambda done: _log_failure(done, what))
         return
     try:

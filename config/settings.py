@@ -1,4 +1,6 @@
-"""Django settings: the only place that reads the environment (see SPEC.md)."""
+"""Django settings: where the app's configuration is read from the environment (see
+SPEC.md). Outside it only seed_demo (its one-off passwords) and the metrics' multiprocess
+directory (read by prometheus-client itself too) look at the environment."""
 
 from __future__ import annotations
 
@@ -104,8 +106,9 @@ BETTER_AUTH = {
     or (_origin(BETTER_AUTH_URL) if BETTER_AUTH_URL else DEV_ISSUER),
     "ALGORITHMS": ["EdDSA", "ES256", "ES512", "RS256", "PS256"],
     "LEEWAY_SECONDS": 30,
-    # How long fetched keys are trusted before a background refresh is due, and
-    # the least time between two fetches caused by an unknown `kid`.
+    # How long fetched keys are trusted before the next verification refetches them
+    # (inline, on that request), and the least time between two fetches caused by an
+    # unknown `kid`.
     "JWKS_TTL_SECONDS": 300,
     "JWKS_MIN_REFETCH_SECONDS": 30,
     "JWKS_TIMEOUT_SECONDS": 5,

@@ -1,4 +1,5 @@
-"""SPEC's todo JSON: one plain function for events and tools, one DRF serializer for the API."""
+"""SPEC's todo JSON: one plain function builds it (events, tools and the API's answers);
+the DRF serializer validates the API's input and answers through that function."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from todos.models import Priority, Todo
 
 
 def todo_to_dict(todo: Todo) -> dict[str, Any]:
-    """A todo as SPEC's JSON object (same shape as TodoSerializer)."""
+    """A todo as SPEC's JSON object."""
     return {
         "id": todo.id,
         "title": todo.title,
@@ -24,7 +25,8 @@ def todo_to_dict(todo: Todo) -> dict[str, Any]:
 
 
 class TodoSerializer(serializers.ModelSerializer):
-    """Validates API input (shape and types); the services own the business rules."""
+    """Validates API input (shape and types; the services own the business rules) and
+    renders a todo as todo_to_dict does, so the API and the events share one shape."""
 
     # Trimming is the service's job too, but DRF's own trim keeps " " from
     # passing as a non-empty title.
@@ -74,3 +76,6 @@ class TodoSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    def to_representation(self, instance: Todo) -> dict[str, Any]:
+        return todo_to_dict(instance)

@@ -14,9 +14,6 @@ from config.tests.servers import ServerProcess
 from todos.models import Todo
 from todos.tests.factories import TodoFactory
 
-# The widgets and their actions are the interactive ChatKit issue's (chat/widgets.py).
-pytest.importorskip("chat.widgets", reason="the agent sends no widgets yet")
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
