@@ -12,6 +12,8 @@ from django.utils.html import SafeString
 
 from chat import selectors
 from chat.models import Feedback, Thread, ThreadItem, ToolEffect
+from usage.admin import turn_usage_table
+from usage.selectors import thread_turns
 
 
 def _message(item: ThreadItem) -> SafeString:
@@ -103,14 +105,19 @@ class ThreadAdmin(admin.ModelAdmin):
     search_fields = ("title", "owner__email", "id")
     autocomplete_fields = ("owner",)
     date_hierarchy = "updated_at"
-    fields = ("id", "owner", "title", "status_display", "created_at", "updated_at")
-    readonly_fields = ("id", "status_display", "created_at", "updated_at")
+    fields = ("id", "owner", "title", "status_display", "created_at", "updated_at", "usage")
+    readonly_fields = ("id", "status_display", "created_at", "updated_at", "usage")
     inlines = (ThreadItemInline, FeedbackInline, ToolEffectInline)
     Media = ReadableItemsMedia
 
     @admin.display(description="status")
     def status_display(self, obj: Thread) -> str:
         return status_label(obj.status)
+
+    @admin.display(description="usage")
+    def usage(self, obj: Thread) -> str:
+        """Its turns' tokens, cost, timing and outcome (usage/), newest first."""
+        return turn_usage_table(thread_turns(thread_id=obj.pk))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Thread]:
         # Owner joined and item count annotated: no query per row.

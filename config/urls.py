@@ -5,9 +5,12 @@ from django.urls import include, path
 
 from accounts.views import MeView
 from config import views
+from usage.admin import dashboard_view
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Before the admin's own URLs: /admin/usage/ is the usage dashboard, not the app index.
+    path("admin/usage/", admin.site.admin_view(dashboard_view), name="usage-dashboard"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/me/", MeView.as_view(), name="api-me"),

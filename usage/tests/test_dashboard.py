@@ -1,0 +1,106 @@
+"""/admin/usage/ for staff: charts, totals equal to the rows, top users and threads,
+filters; refused to others; a thread's admin page shows its turns' usage."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from http import HTTPStatus
+
+import pytest
+from django.utils import timezone
+
+from chat.tests.factories import ThreadFactory
+from usage.models import TurnUsage
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/usage/"
+
+
+def turn(user, *, days_ago=0, thread_id="thr_a", tokens=(100, 20), cost="0.01", **extra):
+    created = timezone.now() - datetime.timedelta(days=days_ago)
+    return TurnUsage(
+        user=user,
+        thread_id=thread_id,
+        model="gpt-4.1-mini",
+        input_tokens=tokens[0],
+        output_tokens=tokens[1],
+        cost=Decimal(cost),
+        outcome=extra.pop("outcome", "answered"),
+        total_ms=extra.pop("total_ms", 900),
+        first_token_ms=extra.pop("first_token_ms", 300),
+        created_at=created,
+        **extra,
+    )
+
+
+def total(html: str, name: str) -> str:
+    match = re.search(rf'data-testid="total-{name}">([^<]*)<', html)
+    assert match, name
+    return match.group(1)
+
+
+def test_staff_see_charts_and_totals_equal_to_the_rows(admin_client, user, other_user):
+    TurnUsage.objects.bulk_create(
+        [
+            turn(user, tokens=(1000, 200), cost="0.5"),
+            turn(user, days_ago=1, tokens=(10, 5), cost="0.25", outcome="failed"),
+            turn(other_user, thread_id="thr_b", tokens=(3, 2), cost="0.125"),
+            turn(other_user, days_ago=40, tokens=(7, 7), cost="9"),  # outside the 30 days
+            turn(other_user, outcome="refused", tokens=(0, 0), cost="0", first_token_ms=None),
+        ]
+    )
+
+    response = admin_client.get(URL)
+
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert html.count('<svg class="usage-chart"') == 5
+    assert '<script src="http' not in html  # no CDN
+    assert (total(html, "turns"), total(html, "tokens")) == ("3", str(1200 + 15 + 5))
+    assert (total(html, "cost"), total(html, "errors")) == ("0.8750", "1")
+    top_users = html[html.index("Top users") : html.index("Top threads")]
+    assert top_users.index(user.email) < top_users.index(other_user.email)  # by cost
+    assert "thr_a" in html and "thr_b" in html
+
+    only_other = admin_client.get(URL, {"user": other_user.email}).content.decode()
+    assert (total(only_other, "turns"), total(only_other, "cost")) == ("1", "0.1250")
+    wider = admin_client.get(
+        URL, {"start": (timezone.now() - datetime.timedelta(days=45)).date().isoformat()}
+    ).content.decode()
+    assert total(wider, "cost") == "9.8750"
+
+
+def test_first_token_p95_per_day(admin_client, user):
+    TurnUsage.objects.bulk_create([turn(user, first_token_ms=ms) for ms in range(1, 101)])
+
+    html = admin_client.get(URL).content.decode()
+
+    today = timezone.now().astimezone(datetime.UTC).strftime("%b %d")
+    assert re.search(rf"<title>{today}: 95 ms</title>", html), html
+
+
+def test_a_bad_filter_is_an_error_not_a_crash(admin_client):
+    response = admin_client.get(URL, {"start": "2030-01-02", "end": "2030-01-01", "user": "x@y"})
+    assert response.status_code == HTTPStatus.OK
+    assert "errorlist" in response.content.decode()
+
+
+def test_non_staff_are_refused(client, user):
+    client.force_login(user)
+    response = client.get(URL)
+    assert response.status_code == HTTPStatus.FOUND
+    assert "/admin/login/" in response["Location"]
+
+
+def test_a_threads_admin_page_shows_its_turns_usage(admin_client, user):
+    thread = ThreadFactory(owner=user)
+    TurnUsage.objects.bulk_create([turn(user, thread_id=thread.pk, tokens=(1234, 56))])
+
+    response = admin_client.get(f"/admin/chat/thread/{thread.pk}/change/")
+
+    html = response.content.decode()
+    assert 'data-testid="thread-usage"' in html
+    assert "1,234 / 56" in html
