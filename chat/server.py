@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -23,6 +23,7 @@ from chatkit.server import (
 )
 from chatkit.store import AttachmentStore, NotFoundError, Store
 from chatkit.types import (
+    ActiveStatus,
     AssistantMessageContent,
     AssistantMessageContentPartAdded,
     AssistantMessageContentPartDone,
@@ -33,6 +34,8 @@ from chatkit.types import (
     ClientEffectEvent,
     FeedbackKind,
     ItemsListReq,
+    LockedStatus,
+    Page,
     SyncCustomActionResponse,
     ThreadItem,
     ThreadItemAddedEvent,
@@ -41,6 +44,7 @@ from chatkit.types import (
     ThreadItemUpdatedEvent,
     ThreadMetadata,
     ThreadsGetByIdReq,
+    ThreadsListReq,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
     TranscriptionResult,
@@ -87,7 +91,7 @@ from chat.provider_errors import (  # noqa: F401 - the messages, for the server'
 )
 from chat.services import feedback_record
 from chat.store import DjangoStore
-from chat.turns import one_turn_at_a_time
+from chat.turns import one_turn_at_a_time, threads_answering
 from chat.widgets import CHAT_RETRY, error_card
 from config import pg
 from config.db import run_sync
@@ -109,6 +113,8 @@ PARTIAL_SAVE_SECONDS = 1.0
 # No "try again" in them: clients add their own retry wording or button (allow_retry).
 # (A provider's failures: chat/provider_errors.py.)
 MSG_TOO_MANY_STEPS = "That request needed too many steps; a simpler one may work."
+# A thread's status while a turn runs in it (another tab, a reload mid-answer).
+MSG_ANSWERING = "Still answering. The reply appears here as it is written."
 MSG_FAILED = "Sorry, something went wrong while answering."
 
 
@@ -163,6 +169,15 @@ class PartialMessages:
         ]
 
 
+async def mark_answering(threads: Sequence[ThreadMetadata]) -> None:
+    """Threads with a turn going (on any worker: its turn lock is held) read as locked,
+    so ChatKit disables their composer with the reason; the stored status is untouched."""
+    answering = await threads_answering([thread.id for thread in threads])
+    for thread in threads:
+        if thread.id in answering and isinstance(thread.status, ActiveStatus):
+            thread.status = LockedStatus(reason=MSG_ANSWERING)
+
+
 class TodoChatKitServer(ChatKitServer[RequestContext]):
     """Answers each user message with one run of the todo agent."""
 
@@ -214,7 +229,16 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                         params.thread_id, None, DEFAULT_PAGE_SIZE, "asc", context
                     )
                     full = ThreadResponse(**thread.model_dump(), items=items)
+                    await mark_answering([full])
                     return self._serialize(self._to_thread_response(full))
+        if isinstance(request, ThreadsListReq):
+            params = request.params
+            threads = await store.load_threads(
+                params.limit or DEFAULT_PAGE_SIZE, params.after, params.order, context
+            )
+            await mark_answering(threads.data)
+            data = [self._to_thread_response(thread) for thread in threads.data]
+            return self._serialize(Page(has_more=threads.has_more, after=threads.after, data=data))
         return await super()._process_non_streaming(request, context)
 
     async def check_thread(self, request: ChatKitReq, context: RequestContext) -> None:
