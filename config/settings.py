@@ -352,10 +352,13 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # lockouts are still logged; every sign-in is not
-# The address is the connection's: uvicorn/daphne already replace it with the
-# proxy's X-Forwarded-For only when that proxy is trusted (--forwarded-allow-ips),
-# so a client cannot pick a fresh address per attempt with a header.
+# The address is the connection's, or the one a trusted proxy forwarded (config/proxy.py,
+# the same under daphne and uvicorn): a client cannot pick a fresh address per attempt
+# with a header.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma list), e.g. the
+# nginx in front of the workers. Unset: the header is never read.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

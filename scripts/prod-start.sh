@@ -25,7 +25,7 @@
 # and, with more than one worker, REDIS_URL: rate limits, the cache and the websocket
 # channel layer must be shared by all workers.
 # Optional: WEB_CONCURRENCY (workers, default: number of CPUs), DATABASE_POOL_SIZE
-# (per pool and worker, default 20), APP_SERVER, HOST, PORT, LISTEN_BACKLOG, FORWARDED_ALLOW_IPS
+# (per pool and worker, default 20), APP_SERVER, HOST, PORT, LISTEN_BACKLOG, TRUSTED_PROXIES
 # (see scripts/web-worker.sh).
 set -euo pipefail
 

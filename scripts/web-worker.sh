@@ -10,8 +10,11 @@
 #   LISTEN_BACKLOG    connections the kernel queues before the server accepts them
 #                     (2048; Twisted's default of 50 made daphne drop streams when
 #                     hundreds of clients connected at once: docs/performance.md)
-#   FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-* headers uvicorn trusts (127.0.0.1;
-#                     in compose, "*": only nginx can reach the web containers)
+#   TRUSTED_PROXIES   the proxies whose X-Forwarded-For the app believes (comma list of
+#                     addresses or networks; unset: none). The app reads it itself
+#                     (config/proxy.py), the same under both servers, so neither server
+#                     is given proxy headers: daphne's --proxy-headers trusted any peer
+#                     and took the client's own left-most value.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -49,7 +52,6 @@ daphne)
     # The endpoint string is the only way to raise daphne's listen backlog (-b/-p can't).
     exec "$PYTHON" -m daphne \
         -e "tcp:port=${PORT}:interface=${HOST//:/\\:}:backlog=${BACKLOG}" \
-        --proxy-headers \
         --websocket_connect_timeout 30 \
         --application-close-timeout 30 \
         config.asgi:application
@@ -59,8 +61,7 @@ uvicorn)
         --host "$HOST" \
         --port "$PORT" \
         --workers "$WORKERS" \
-        --proxy-headers \
-        --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+        --no-proxy-headers \
         --backlog "$BACKLOG" \
         --ws-per-message-deflate false \
         --timeout-keep-alive 5 \

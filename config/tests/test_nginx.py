@@ -4,7 +4,9 @@ production settings, TLS on one port and plain HTTP on the other.
 
 Checks: the event stream is not buffered (first text before the answer ends, heartbeats
 pass), a websocket event crosses workers through the proxy, the HTTPS redirect does not
-loop behind X-Forwarded-Proto, and an oversize body is refused by nginx itself.
+loop behind X-Forwarded-Proto, an oversize body is refused by nginx itself, and a
+client's X-Forwarded-For does not get it past the sign-in throttle, through nginx or
+straight to a worker.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 import websockets
 from django.db import connection
 
+from accounts.models import User
 from accounts.tests.betterauth import BetterAuth
 from chat.heartbeat import HEARTBEAT
 from config.tests.nginx import Nginx, nginx_binary, start_nginx
@@ -95,6 +98,8 @@ def stack(
         "CHATKIT_HEARTBEAT_SECONDS": "0.05",
         "LOG_LEVEL": "WARNING",
         "PYTHON": sys.executable,
+        # nginx runs on this host: its X-Forwarded-For is the only one believed.
+        "TRUSTED_PROXIES": "127.0.0.1",
     }
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_JWKS_URL"):
         env.pop(name, None)
@@ -112,6 +117,8 @@ def stack(
         for kind in ("daphne", "uvicorn"):
             port = free_port()
             worker_env = {"APP_SERVER": kind, "HOST": "127.0.0.1", "PORT": str(port)}
+            # What the worker script once suggested for compose: it must change nothing.
+            worker_env["FORWARDED_ALLOW_IPS"] = "*"
             workers.append(
                 start_server(
                     env={**env, **worker_env, "WEB_CONCURRENCY": "1"},
@@ -233,3 +240,66 @@ def test_an_oversize_body_is_refused_at_the_proxy(stack: Stack) -> None:
         time.sleep(0.05)
     assert refused, stack.nginx.access_log()
     assert refused[-1][3] == "-"
+
+
+# --- the sign-in throttle counts the address the proxy saw (SPEC "Revocation") ----------
+
+
+def _sign_in(
+    client: httpx.Client, base: str, username: str, password: str, forwarded_for: str
+) -> int:
+    """The page's sign-in form, as a browser posts it, claiming `forwarded_for`."""
+    login = f"{base}/accounts/login/"
+    # Straight to a worker over plain HTTP: claim https as a proxy would (Django trusts it).
+    headers = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"}
+    page = client.get(login, headers=headers)
+    assert page.status_code == HTTPStatus.OK, page.text
+    csrf = page.cookies["csrftoken"]
+    client.cookies.clear()  # secure cookies: sent by hand, over plain HTTP too
+    response = client.post(
+        login,
+        data={"username": username, "password": password, "csrfmiddlewaretoken": csrf},
+        headers={
+            **headers,
+            "Cookie": f"csrftoken={csrf}",
+            "Referer": f"https://{login.split('://', 1)[1]}",
+        },
+    )
+    return response.status_code
+
+
+def _spoofing_sign_ins_are_locked_out(client: httpx.Client, base: str) -> None:
+    password = secrets.token_urlsafe(12)
+    username = f"spoof-{uuid.uuid4().hex[:8]}"
+    User.objects.create_user(username=username, password=password)
+    statuses = [
+        _sign_in(client, base, username, "wrong", f"198.51.100.{attempt}")
+        for attempt in range(1, 15)
+    ]
+    # 14 failures with a fresh "address" each: the 10th locks, whatever the header said.
+    assert statuses[:9] == [HTTPStatus.OK] * 9, statuses
+    assert set(statuses[9:]) == {HTTPStatus.TOO_MANY_REQUESTS}, statuses
+    right = _sign_in(client, base, username, password, "198.51.100.99")
+    assert right == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_x_forwarded_for_does_not_get_past_the_sign_in_throttle_through_nginx(
+    stack: Stack,
+) -> None:
+    # Issue 20 #2: nginx appended to the client's header and daphne (--proxy-headers)
+    # took its left-most value: 14 failures were all answered 200, then the right
+    # password signed in. Through nginx, requests reach both workers (least_conn).
+    with stack.client() as client:
+        _spoofing_sign_ins_are_locked_out(client, stack.nginx.https_url)
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+def test_x_forwarded_for_does_not_get_past_the_sign_in_throttle_at_a_worker(
+    stack: Stack, kind: str
+) -> None:
+    # A client reaching a worker itself, from an address that is not a trusted proxy
+    # (127.0.0.2; the stack trusts 127.0.0.1, where nginx runs).
+    worker = stack.workers[["daphne", "uvicorn"].index(kind)]  # the stack's order
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport, timeout=30) as client:
+        _spoofing_sign_ins_are_locked_out(client, f"http://127.0.0.1:{worker.port}")
