@@ -30,7 +30,7 @@ MAX_PENDING_CHUNKS = 64
 
 def heartbeat_interval() -> float:
     """Seconds of silence before a heartbeat (`CHATKIT_HEARTBEAT_SECONDS`, default 15)."""
-    return float(settings.CHATKIT.get("HEARTBEAT_SECONDS", 15))
+    return float(settings.CHATKIT["HEARTBEAT_SECONDS"])
 
 
 async def with_heartbeat(

@@ -65,9 +65,11 @@ ID_PREFIXES: dict[str, str] = {
     "sdk_hidden_context": "shcx",
 }
 
-# No page is larger, whatever the client asks: long threads stay cheap to list,
-# and `has_more`/`after` still let a caller walk everything.
-MAX_PAGE_SIZE = 1000
+# No read returns more rows, whoever asks: a guard for our own callers (a retry reads
+# up to 200 later items, chat/actions.py). Clients are held to the smaller
+# settings.CHATKIT["MAX_PAGE_SIZE"] before their request reaches the store
+# (chat/limits.py); `has_more`/`after` still let a caller walk everything.
+MAX_ROWS_PER_READ = 1000
 
 # Shielded writes still running after their caller was cancelled. Holding them
 # here keeps them from being garbage-collected and lets tests wait for them.
@@ -94,7 +96,7 @@ def page_of(data: list[T], *, has_more: bool) -> Page[T]:
 
 
 def page_size(limit: int) -> int:
-    return max(0, min(limit, MAX_PAGE_SIZE))
+    return max(0, min(limit, MAX_ROWS_PER_READ))
 
 
 class DjangoStore(Store[RequestContext]):

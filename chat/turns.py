@@ -56,8 +56,6 @@ LOCK_TTL_SECONDS = 120
 RENEW_EVERY_SECONDS = 30
 # A waiting turn tries the lock again after this, then after twice as long, up to 0.25 s.
 FIRST_RETRY_SECONDS = 0.02
-# How long a second turn waits for the first before giving up (CHATKIT["TURN_WAIT_SECONDS"]).
-DEFAULT_WAIT_SECONDS = 10.0
 MAX_KEY_CHARS = 200
 # A replayed turn sends at most this many of the items that followed its message.
 REPLAY_ITEMS = 100
@@ -69,7 +67,8 @@ MSG_THREAD_BUSY = (
 
 
 def wait_seconds() -> float:
-    return float(settings.CHATKIT.get("TURN_WAIT_SECONDS", DEFAULT_WAIT_SECONDS))
+    """How long a second turn waits for the first before giving up (settings.CHATKIT)."""
+    return float(settings.CHATKIT["TURN_WAIT_SECONDS"])
 
 
 def lock_key(thread_id: str) -> str:

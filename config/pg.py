@@ -94,7 +94,7 @@ def enabled() -> bool:
     # From settings, not `connection.vendor`: that looks the connection up in asgiref's
     # context-local storage, which costs more than the rest of this check.
     engine = settings.DATABASES["default"]["ENGINE"]
-    return engine == POSTGRESQL and bool(settings.CHATKIT.get("ASYNC_DATABASE"))
+    return engine == POSTGRESQL and bool(settings.CHATKIT["ASYNC_DATABASE"])
 
 
 async def fetchall(sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -13,8 +13,6 @@ in multiprocess mode): nothing here waits on the network.
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -25,6 +23,8 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.registry import REGISTRY
+
+from config.env import env_str
 
 # First text within a second is the goal; a slow provider shows up in the top buckets.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20, 30, 60)
@@ -64,7 +64,8 @@ DB_POOL_WAIT = Histogram(
 
 
 def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    # prometheus_client reads it too; scripts/web-worker.sh sets it for uvicorn workers.
+    return env_str("PROMETHEUS_MULTIPROC_DIR")
 
 
 def exposition() -> tuple[bytes, str]:

@@ -5,7 +5,6 @@ Run again, it changes nothing that exists; `--reset` restores the demo."""
 from __future__ import annotations
 
 import datetime
-import os
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from config.env import env_str
 from todos import services
 from todos.models import Priority, Todo
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, reset: bool = False, **options: Any) -> None:
         verbosity: int = options["verbosity"]
-        given_demo, given_admin = os.environ.get("DEMO_PASSWORD"), os.environ.get("ADMIN_PASSWORD")
+        given_demo, given_admin = env_str("DEMO_PASSWORD"), env_str("ADMIN_PASSWORD")
         if not settings.DEBUG and not (given_demo and given_admin):
             # Never the documented passwords on a production database.
             raise CommandError(
