@@ -58,6 +58,7 @@ from chat.widgets import (
     todo_ids,
     todo_list_widget,
 )
+from config.errors import first_validation_error
 from config.exceptions import BadRequest
 from todos import selectors, services
 from todos.exceptions import TodoInvalid, TodoNotFound
@@ -154,12 +155,11 @@ def parse_action(action: Action[str, Any]) -> Payload:
     try:
         return model.model_validate(action.payload)
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ())) or "payload"
-        rule = ""
-        if first.get("type") == "value_error":  # a todos.services rule: say which
-            rule = f": {str(first.get('msg', '')).removeprefix('Value error, ')}"
-        raise ActionInvalid(f"Invalid payload for '{action.type}' ({where}){rule}") from None
+        kind, where, message = first_validation_error(exc)
+        rule = f": {message}" if kind == "value_error" else ""  # a todos.services rule
+        raise ActionInvalid(
+            f"Invalid payload for '{action.type}' ({where or 'payload'}){rule}"
+        ) from None
 
 
 async def check_action_request(

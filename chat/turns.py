@@ -42,10 +42,10 @@ from chatkit.types import (
 )
 from django.conf import settings
 from django.http import HttpRequest
-from pydantic import BaseModel
 
 from chat.context import RequestContext
 from chat.models import new_thread_id
+from chat.sse import sse_event
 from config import async_cache
 from config.exceptions import BadRequest
 
@@ -146,10 +146,6 @@ def keyed_id(prefix: str, *parts: object) -> str:
     return f"{prefix}_{digest[:32]}"
 
 
-def _sse(event: BaseModel) -> bytes:
-    return b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
-
-
 async def one_turn_at_a_time(
     store: Store[RequestContext],
     request: StreamingReq,
@@ -175,7 +171,7 @@ async def one_turn_at_a_time(
         return
     lock = TurnLock(thread_id)
     if not await lock.acquire(wait_seconds()):
-        yield _sse(ErrorEvent(code="custom", message=MSG_THREAD_BUSY, allow_retry=True))
+        yield sse_event(ErrorEvent(code="custom", message=MSG_THREAD_BUSY, allow_retry=True))
         return
     run = context.run
     try:
@@ -223,14 +219,14 @@ async def _replay(
     message: ThreadItem | None,
 ) -> AsyncIterator[bytes]:
     if message is None:
-        yield _sse(ThreadCreatedEvent(thread=Thread(**thread.model_dump(), items=Page())))
+        yield sse_event(ThreadCreatedEvent(thread=Thread(**thread.model_dump(), items=Page())))
     else:
-        yield _sse(ThreadItemDoneEvent(item=message))
+        yield sse_event(ThreadItemDoneEvent(item=message))
     after = message.id if message is not None else None
     page = await store.load_thread_items(thread.id, after, REPLAY_ITEMS, "asc", context)
     for item in page.data:
         if not isinstance(item, HiddenContextItem | SDKHiddenContextItem):
-            yield _sse(ThreadItemDoneEvent(item=item))
+            yield sse_event(ThreadItemDoneEvent(item=item))
 
 
 async def check_retry_request(

@@ -52,12 +52,19 @@ from chat.pending import check_answer_request
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_server
 from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
+from chat.sse import sse_event
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key
 from config import pg
+from config.body_limit import body_limit_for, payload_too_large
 from config.db import run_sync
-from config.errors import GENERIC_500, api_error_response, error_response
-from config.exceptions import ApiError, AuthError, BadRequest, PayloadTooLarge
+from config.errors import (
+    GENERIC_500,
+    api_error_response,
+    error_response,
+    first_validation_error,
+)
+from config.exceptions import ApiError, AuthError, BadRequest
 from runs.registry import Run
 from todos.models import Todo
 from todos.selectors import atodo_tag_search
@@ -81,8 +88,11 @@ async def authenticate_chat_request(request: HttpRequest) -> User:
 
 
 def read_body(request: HttpRequest) -> bytes:
-    limit = settings.CHATKIT["MAX_BODY_BYTES"]
-    too_large = PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+    """The body, within its path's limit. Behind a server the ASGI guard has refused a
+    bigger one before Django read it (config/body_limit.py); this holds without it
+    (Django's test client, an ASGIHandler mounted elsewhere)."""
+    limit = body_limit_for(request.path_info)
+    too_large = payload_too_large(limit)
     try:
         declared = int(request.headers.get("Content-Length") or 0)
     except ValueError as exc:
@@ -112,11 +122,10 @@ def parse_request(body: bytes) -> ChatKitReq:
     except ValueError as exc:  # from_json's error and pydantic's ValidationError
         if not isinstance(exc, ValidationError):
             raise BadRequest("Request body is not valid JSON.") from exc
-        first = exc.errors()[0] if exc.errors() else {}
-        if first.get("type") == "json_invalid":
+        kind, where, message = first_validation_error(exc)
+        if kind == "json_invalid":
             raise BadRequest("Request body is not valid JSON.") from exc
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        detail = f" ({where}: {first.get('msg')})" if where else ""
+        detail = f" ({where}: {message})" if where else ""
         raise BadRequest(f"Not a valid ChatKit request{detail}.") from exc
     check_limits(parsed)  # SPEC "Limits" (chat/limits.py)
     check_inference_options(parsed)  # a model or composer tool not offered: 400
@@ -177,7 +186,7 @@ async def _guarded(result: StreamingResult, context: RequestContext) -> AsyncIte
             logger.exception("ChatKit stream failed")
         message = "This conversation no longer exists." if isinstance(exc, NotFoundError) else None
         event = ErrorEvent(code="custom", message=message or MSG_FAILED, allow_retry=True)
-        yield b"data: " + event.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n\n"
+        yield sse_event(event)
     finally:
         metrics.ACTIVE_STREAMS.dec()
         await release_unused(context.quota_reservation)
@@ -232,13 +241,22 @@ def _refusal(exc: Exception) -> HttpResponse:
             return api_error_response(exc)
         case NotFoundError():  # another user's thread is the same as none
             return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
-        case ValueError() | NotImplementedError():
+        case ValueError() | NotImplementedError() if _refused_by_sdk(exc):
             logger.info("Refused ChatKit request: %s", type(exc).__name__)
             return error_response(
                 HTTPStatus.BAD_REQUEST, "bad_request", "This request can't be done."
             )
     logger.error("ChatKit request failed", exc_info=exc)
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", GENERIC_500)
+
+
+def _refused_by_sdk(exc: Exception) -> bool:
+    """Whether the SDK itself raised `exc`: its ValueError or NotImplementedError is
+    its refusal of a request it can't serve (a 400); one from our code is a bug (500)."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and frame.tb_frame.f_globals.get("__name__", "").startswith("chatkit.")
 
 
 def _get_only(request: HttpRequest) -> HttpResponse | None:

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 
 from config.errors import error_body
+from config.exceptions import PayloadTooLarge
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,6 +40,16 @@ def body_limit_for(path: str) -> int:
     return limit
 
 
+def payload_too_large(limit: int) -> PayloadTooLarge:
+    """SPEC's 413 for a body over `limit` bytes (here, in daphne and in a view)."""
+    return PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+
+
+def _too_large_json(limit: int) -> bytes:
+    refused = payload_too_large(limit)
+    return json.dumps(error_body(refused.code, refused.message)).encode()
+
+
 def _declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers") or []:
         if name.lower() == b"content-length":
@@ -50,9 +61,7 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 async def send_too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        error_body("payload_too_large", f"Request body is larger than {limit} bytes.")
-    ).encode()
+    body = _too_large_json(limit)
     await send(
         {
             "type": "http.response.start",
@@ -133,9 +142,7 @@ def _daphne_limit(request: Any) -> int:
 
 
 def _refuse_daphne_request(request: Any, limit: int) -> None:
-    body = json.dumps(
-        error_body("payload_too_large", f"Request body is larger than {limit} bytes.")
-    ).encode()
+    body = _too_large_json(limit)
     head = (
         "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"

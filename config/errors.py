@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from pydantic import ValidationError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -17,6 +18,16 @@ from config.exceptions import ApiError
 logger = logging.getLogger(__name__)
 
 GENERIC_500 = "Something went wrong on our side. Please try again."
+
+
+def first_validation_error(exc: ValidationError) -> tuple[str, str, str]:
+    """A pydantic ValidationError's first error as (type, where, message): `where` is
+    its dotted location (empty at the top), `message` without pydantic's prefix."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "")).removeprefix("Value error, ")
+    return str(first.get("type", "")), where, message
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

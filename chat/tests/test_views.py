@@ -4,14 +4,20 @@ offline model driving the real agent, tools and store."""
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 
 import pytest
+from chatkit.server import ChatKitServer
 from django.test import AsyncClient
 
 from chat.models import Thread, ThreadItem
+from chat.server import get_server
+from chat.services import thread_purge
 from chat.sessions import mint_client_secret
 from chat.tests import chatkit_client as ck
+from chat.tests.factories import thread_metadata
+from chat.views import _refusal
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -292,3 +298,21 @@ async def test_nul_characters_are_dropped_not_fatal(async_client, user, bearer):
     items = [i async for i in ThreadItem.objects.filter(thread_id=events[0].thread.id)]
     assert items[0].data["content"][0]["text"] == "add milk now"
     assert [t.title async for t in Todo.objects.filter(owner=user)] == ["milk now"]
+
+
+async def test_only_the_sdks_own_refusals_are_a_quiet_400(caplog) -> None:
+    # The SDK's NotImplementedError (or ValueError) is its refusal of a request: a 400.
+    with pytest.raises(NotImplementedError) as sdk:
+        await ChatKitServer.sync_action(get_server(), thread_metadata(), None, None, None)
+    refused = _refusal(sdk.value)
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert json.loads(refused.content)["error"]["code"] == "bad_request"
+
+    # The same type raised by our own code is a bug: logged in full, a 500.
+    with pytest.raises(ValueError) as ours:
+        thread_purge(older_than_days=-1, dry_run=True)
+    with caplog.at_level(logging.ERROR, logger="chat.views"):
+        failed = _refusal(ours.value)
+    assert failed.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert json.loads(failed.content)["error"]["code"] == "internal_error"
+    assert "older_than_days must not be negative" in caplog.text
