@@ -45,6 +45,9 @@ class AttachmentFile(models.Model):
     # Declared at creation (reserved against the quota), then the real size.
     size = models.PositiveBigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Why the last upload to this (still pending) file was refused, for staff: a
+    # client that gives up after a refusal leaves it pending for good otherwise.
+    rejection = models.CharField(max_length=200, blank=True, default="")
     # The name in the attachments storage; never derived from the user's file name.
     storage_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -26,7 +26,7 @@ from attachments.models import AttachmentFile, Kind, Status
 from attachments.selectors import attachment_usage_bytes
 from attachments.storage import attachment_storage
 from chat.models import Attachment as ChatAttachment
-from config.exceptions import BadRequest, NotFound, PayloadTooLarge
+from config.exceptions import ApiError, BadRequest, NotFound, PayloadTooLarge
 
 SNIFF_BYTES = 65536
 
@@ -131,14 +131,13 @@ def attachment_upload(
         raise NotFound("Not found.")
     if file.status != Status.PENDING:
         raise BadRequest("This upload link was already used: attach the file again.")
-    if size > settings.ATTACHMENTS["MAX_BYTES"] or size > file.size:
-        raise PayloadTooLarge(f"The file is larger than the {_mib(file.size)} announced.")
-    if size == 0:
-        raise BadRequest("The file is empty.")
-    head = content.read(SNIFF_BYTES)
-    if not matches_type(head, file.mime_type):
-        raise BadRequest(f"The file's content is not {file.mime_type}.")
-    content.seek(0)
+    refusal = _refusal(file, content, size)
+    if refusal is not None:
+        # Kept for staff (the admin shows it); the link stays usable for a good file.
+        AttachmentFile.objects.filter(pk=file.pk, status=Status.PENDING).update(
+            rejection=refusal.message[:200]
+        )
+        raise refusal
     storage = attachment_storage()
     # A name of its own per attempt: a racing second upload can't overwrite these bytes.
     name = f"{claims.user_id}/{attachment_id}-{uuid.uuid4().hex[:12]}"
@@ -148,6 +147,19 @@ def attachment_upload(
     except BaseException:  # deleted or used meanwhile, or failed: keep nothing of ours
         storage.delete(stored_name)
         raise
+
+
+def _refusal(file: AttachmentFile, content: IO[bytes], size: int) -> ApiError | None:
+    """Why these bytes can't be this file's (too large, empty, not the declared type)."""
+    if size > settings.ATTACHMENTS["MAX_BYTES"] or size > file.size:
+        return PayloadTooLarge(f"The file is larger than the {_mib(file.size)} announced.")
+    if size == 0:
+        return BadRequest("The file is empty.")
+    head = content.read(SNIFF_BYTES)
+    content.seek(0)
+    if not matches_type(head, file.mime_type):
+        return BadRequest(f"The file's content is not {file.mime_type}.")
+    return None
 
 
 def _claim_upload(*, attachment_id: str, stored_name: str, size: int) -> AttachmentSchema:
@@ -166,8 +178,8 @@ def _claim_upload(*, attachment_id: str, stored_name: str, size: int) -> Attachm
         if file.status != Status.PENDING:
             raise BadRequest("This upload link was already used: attach the file again.")
         file.status, file.storage_name, file.size = Status.UPLOADED, stored_name, size
-        file.uploaded_at = timezone.now()
-        file.save(update_fields=["status", "storage_name", "size", "uploaded_at"])
+        file.uploaded_at, file.rejection = timezone.now(), ""
+        file.save(update_fields=["status", "storage_name", "size", "uploaded_at", "rejection"])
         base_url = _base_of(file.attachment.data)
         schema = attachment_schema(file=file, base_url=base_url, with_upload=False)
         file.attachment.data = schema.model_dump(mode="json")

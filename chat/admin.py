@@ -1,14 +1,17 @@
-"""Admin for chat threads: who said what, read-only (items are written by the chat only)."""
+"""Admin for chat threads: who said what, read-only (threads and items are written by the
+chat only; staff can read and delete a conversation, never reassign or add one)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import linebreaksbr, truncatechars
-from django.utils.html import SafeString
+from django.urls import reverse
+from django.utils.html import SafeString, format_html
 
 from chat import selectors
 from chat.models import Feedback, Thread, ThreadItem, ToolEffect
@@ -19,6 +22,14 @@ from usage.selectors import thread_turns
 def _message(item: ThreadItem) -> SafeString:
     # linebreaksbr escapes the text first: item content is user input.
     return linebreaksbr(item.text)
+
+
+def thread_link(thread_id: str | None, title: str | None) -> SafeString | str:
+    """A thread as its title (shortened), linking to its admin page."""
+    if not thread_id:
+        return "(not sent)"
+    url = reverse("admin:chat_thread_change", args=[quote(thread_id)])
+    return format_html('<a href="{}">{}</a>', url, truncatechars(title or thread_id, 48))
 
 
 def status_label(status: dict[str, Any] | None) -> str:
@@ -99,16 +110,23 @@ class ToolEffectInline(admin.TabularInline):
 
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
-    list_display = ("title_display", "owner", "item_count", "updated_at", "created_at", "id")
+    """Read-only: a conversation is its owner's; staff read it and may delete it."""
+
+    list_display = ("title_display", "owner", "item_count", "updated_at", "id")
     list_display_links = ("title_display",)
     list_filter = ("updated_at", "owner__is_staff")
     search_fields = ("title", "owner__email", "id")
-    autocomplete_fields = ("owner",)
     date_hierarchy = "updated_at"
     fields = ("id", "owner", "title", "status_display", "created_at", "updated_at", "usage")
-    readonly_fields = ("id", "status_display", "created_at", "updated_at", "usage")
+    readonly_fields = fields
     inlines = (ThreadItemInline, FeedbackInline, ToolEffectInline)
     Media = ReadableItemsMedia
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     @admin.display(description="status")
     def status_display(self, obj: Thread) -> str:
@@ -136,7 +154,8 @@ class ThreadAdmin(admin.ModelAdmin):
 class ThreadItemAdmin(admin.ModelAdmin):
     """Every item across threads, for searching; read-only."""
 
-    list_display = ("item_id", "thread", "speaker", "short_text", "type", "created_at")
+    # The speaker says the type in words (the filter has every type).
+    list_display = ("item_id", "thread_title", "speaker", "short_text", "created_at")
     list_filter = ("type", "created_at")
     search_fields = ("item_id", "thread__id", "thread__title", "thread__owner__email")
     list_select_related = ("thread",)
@@ -144,6 +163,12 @@ class ThreadItemAdmin(admin.ModelAdmin):
     readonly_fields = fields
     ordering = ("-created_at", "-seq")
     Media = ReadableItemsMedia
+
+    @admin.display(description="thread", ordering="thread__title")
+    def thread_title(self, obj: ThreadItem) -> SafeString | str:
+        # Not the foreign key itself: Django keeps such a column on one line, and a
+        # long title pushed every column after it out of a 1280 px screen.
+        return thread_link(obj.thread_id, obj.thread.title)
 
     @admin.display(description="said")
     def short_text(self, obj: ThreadItem) -> str:

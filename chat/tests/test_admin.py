@@ -149,3 +149,41 @@ def test_change_page_shows_status_as_a_label_and_item_ids_once(admin_client, use
 def test_status_label():
     assert status_label({}) == "Active"
     assert status_label({"type": "closed", "reason": None}) == "Closed"
+
+
+def test_a_thread_is_read_only_for_staff_but_can_be_deleted(admin_client, user, other_user):
+    """A conversation is its owner's: no "Add thread", no owner dropdown to reassign it
+    in one click (a POST changes nothing); deleting stays."""
+    thread = ThreadFactory(owner=user, title="Milk")
+    change_url = reverse("admin:chat_thread_change", args=[quote(thread.pk)])
+
+    listing = admin_client.get(CHANGELIST).content.decode()
+    page = admin_client.get(change_url)
+    adding = admin_client.get(reverse("admin:chat_thread_add"))
+    reassign = admin_client.post(change_url, {"owner": other_user.pk, "title": "Mine now"})
+
+    add_url = reverse("admin:chat_thread_add")
+    assert f'href="{add_url}"' not in listing
+    assert adding.status_code == HTTPStatus.NOT_FOUND  # refused (403 answers as 404)
+    content = page.content.decode()
+    assert 'name="owner"' not in content and 'name="title"' not in content
+    owner_url = reverse("admin:accounts_user_change", args=[quote(user.pk)])
+    assert f'href="{owner_url}"' in content  # the owner, as a link
+    assert reassign.status_code == HTTPStatus.NOT_FOUND
+    thread.refresh_from_db()
+    assert (thread.owner_id, thread.title) == (user.pk, "Milk")
+
+    delete_url = reverse("admin:chat_thread_delete", args=[quote(thread.pk)])
+    assert f'href="{delete_url}"' in content
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == HTTPStatus.FOUND
+    assert not type(thread).objects.filter(pk=thread.pk).exists()
+
+
+def test_items_link_their_thread(admin_client, user):
+    thread = ThreadFactory(owner=user, title="Groceries " * 10)
+    ThreadItemFactory(thread=thread, text="hello")
+
+    content = admin_client.get(reverse("admin:chat_threaditem_changelist")).content.decode()
+
+    thread_url = reverse("admin:chat_thread_change", args=[quote(thread.pk)])
+    assert f'<a href="{thread_url}">Groceries Groceries' in content
