@@ -5,7 +5,10 @@ Scope (docs/security.md):
   page session, that session's id (`sid`, a random value kept in the session).
 - Signing out of the page (`POST /accounts/logout/`) stores the sid as a
   `RevokedSession` row: every secret minted from that browser session answers
-  401 on any worker at once. Secrets minted with a Better Auth JWT have no sid;
+  401 on any worker at once. Each sign-in gets a fresh sid and revokes the one it
+  replaces, and a session whose data is discarded (another user signing in on the
+  same browser) is revoked first (accounts.session_store): no sign-in outlives the
+  browser's sign-out. Secrets minted with a Better Auth JWT have no sid;
   they end at expiry or with the user.
 - Deactivating a user bumps the generation: all of their secrets are revoked.
 - Open `/ws/todos/` sockets hear both through the channel layer (a message to
@@ -80,18 +83,25 @@ def send_revoked(group: str) -> None:
 
 
 @receiver(user_logged_in)
-def _new_sid_on_login(*, request: Any, **kwargs: Any) -> None:
+def _new_sid_on_login(*, request: Any, user: User, **kwargs: Any) -> None:
+    """A fresh sid for each sign-in; the one it replaces is revoked, so signing in again
+    in the same browser never keeps secrets alive past the next sign-out. (Another
+    user signing in flushes the session first: accounts.session_store revokes then.)"""
     session = getattr(request, "session", None)
-    if session is not None:
-        session[SESSION_KEY] = new_sid()
+    if session is None:
+        return
+    previous = session.get(SESSION_KEY)
+    if isinstance(previous, str) and previous:
+        revoke_session(user_id=user.pk, sid=previous)
+    session[SESSION_KEY] = new_sid()
 
 
 @receiver(user_logged_out)
 def _revoke_on_logout(*, request: Any, user: User | None, **kwargs: Any) -> None:
     session = getattr(request, "session", None)
-    sid = session.get(SESSION_KEY) if session is not None else None
+    sid = session.pop(SESSION_KEY, None) if session is not None else None
     if user is not None and isinstance(sid, str) and sid:
-        revoke_session(user_id=user.pk, sid=sid)
+        revoke_session(user_id=user.pk, sid=sid)  # (popped: the session's flush has no more)
 
 
 @receiver(post_save, sender=User)

@@ -204,3 +204,32 @@ async def test_on_the_event_loop_a_secret_is_checked_as_the_orm_checks_it(settin
             await aauthenticate_client_secret(plain)
     finally:
         await pg.close_pools()
+
+
+def test_signing_in_again_never_keeps_earlier_secrets_past_the_sign_out(user):
+    # Issue 20 #3: a second sign-in replaced the session's sid, so what the first one
+    # minted was never revoked: after sign-out the old secret still answered 200.
+    page = _page(user)
+    before = _page_secret(page)
+    page.force_login(user)  # signing in again, in the same browser
+    after = _page_secret(page)
+
+    assert page.post("/accounts/logout/").status_code == HTTPStatus.FOUND
+
+    for secret in (before, after):
+        assert _chatkit_status(secret) == HTTPStatus.UNAUTHORIZED
+
+
+def test_another_user_signing_in_on_the_browser_orphans_no_secret(user):
+    # Issue 20 #3: another user signing in flushed the session and its sid with it: the
+    # first user's secrets could never be revoked by any sign-out.
+    page = _page(user)
+    first_users = _page_secret(page)
+    other = UserFactory()
+    page.force_login(other)
+    other_users = _page_secret(page)
+
+    assert page.post("/accounts/logout/").status_code == HTTPStatus.FOUND
+
+    for secret in (first_users, other_users):
+        assert _chatkit_status(secret) == HTTPStatus.UNAUTHORIZED

@@ -41,6 +41,8 @@ BETTER_AUTH = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# The database's sessions; discarding a signed-in one revokes its ChatKit secrets.
+SESSION_ENGINE = "accounts.session_store"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

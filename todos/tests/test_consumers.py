@@ -336,6 +336,25 @@ async def test_sign_out_closes_the_pages_session_and_secret_sockets_4401(
     await assert_heard_nothing_else(unrelated, user)
 
 
+@pytest.mark.parametrize("again_as", ["the same user", "another user"])
+async def test_sign_out_closes_the_sockets_of_earlier_sign_ins_in_that_browser(
+    connect: Connect, user: User, other_user: User, again_as: str
+) -> None:
+    # Issue 20 #3: a second sign-in in the same browser replaced (or, for another
+    # user, flushed) the session's sid: sockets opened before it kept receiving todos.
+    client, cookie = await page_session(user)
+    by_secret = await connect(token=await page_secret(client))
+    by_session = await connect(cookie=cookie)
+
+    await client.aforce_login(user if again_as == "the same user" else other_user)
+    later = await connect(token=await page_secret(client))
+    response = await client.post("/accounts/logout/")
+    assert response.status_code == HTTPStatus.FOUND
+
+    for socket in (by_secret, by_session, later):
+        await assert_refused(socket)
+
+
 async def test_deactivation_closes_every_socket_of_the_user_4401(
     connect: Connect, user: User, other_user: User
 ) -> None:
