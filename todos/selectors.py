@@ -137,10 +137,6 @@ async def atodo_get(*, user: User, todo_id: int) -> Todo:
     return await run_sync(todo_get, user=user, todo_id=todo_id)
 
 
-async def atodo_find(*, user: User, ref: str) -> Todo:
-    return await run_sync(todo_find, user=user, ref=ref)
-
-
 def todo_list_by_ids(*, user: User, ids: list[int]) -> list[Todo]:
     """The user's todos among `ids`, in the order of `ids` (missing or foreign ones left out)."""
     found = {todo.pk: todo for todo in Todo.objects.for_user(user).filter(pk__in=ids)}

@@ -197,10 +197,6 @@ async def atodo_create(
     )
 
 
-async def atodo_update(*, user: User, todo_id: int, **fields: Any) -> Todo:
-    return await run_sync(todo_update, user=user, todo_id=todo_id, **fields)
-
-
 async def atodo_set_completed(*, user: User, todo_id: int, completed: bool) -> Todo:
     return await run_sync(todo_set_completed, user=user, todo_id=todo_id, completed=completed)
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 from PIL import Image
 
 
@@ -28,11 +25,8 @@ def attachments_dir(settings, tmp_path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-async def close_db_connections() -> AsyncIterator[None]:
-    """Close the connections the ORM opened in sync_to_async threads (outside a
-    request nothing does), so the PostgreSQL test database can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
+def _closes_db_connections(close_db_connections: None) -> None:
+    """Every attachments test closes the ORM's worker-thread connections (conftest.py)."""
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from chat.context import RequestContext
 from chat.server import get_server
 from chat.tests import chatkit_client as ck
 from chat.tests.test_real_model import fake_openai  # noqa: F401 (fixture)
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 
 
 def message(role: str, text: str) -> dict[str, Any]:

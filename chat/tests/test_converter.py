@@ -14,8 +14,7 @@ from chat.models import ThreadItem
 from chat.rows import item_row_fields
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import assistant_message, file_attachment, user_message
-from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
-    close_db_connections,
+from chat.tests.test_server import (
     make_server,
     message,
     turn,

@@ -3,12 +3,9 @@ data, the offline model), in the order the page shows them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
-from django.db import connections
 
 from accounts.models import User
 from chat.context import RequestContext
@@ -19,12 +16,6 @@ from chat.tests import chatkit_client as ck
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def close_db_connections() -> AsyncIterator[None]:
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 async def test_the_hints_work_first_try_for_the_demo_user(monkeypatch) -> None:

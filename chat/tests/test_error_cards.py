@@ -12,9 +12,8 @@ from chat import server as chat_server
 from chat.actions import MSG_NOT_RETRYABLE
 from chat.context import RequestContext
 from chat.tests import chatkit_client as ck
-from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
+from chat.tests.test_server import (
     call,
-    close_db_connections,
     last_tool_output,
     make_server,
     message,

@@ -12,7 +12,6 @@ import pytest
 from chat.models import Thread
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from chat.tests.test_views import new_thread, post, stream
 from todos.models import Todo
 

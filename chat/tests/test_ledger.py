@@ -13,9 +13,8 @@ from chat.context import RequestContext
 from chat.ledger import normalise
 from chat.models import ToolEffect
 from chat.tests import chatkit_client as ck
-from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
+from chat.tests.test_server import (
     call,
-    close_db_connections,
     last_tool_output,
     make_server,
     message,

@@ -16,7 +16,6 @@ from chat.context import RequestContext
 from chat.offline_model import HELP_TEXT, OfflineModel, Reply, decide, parse_command
 from chat.server import get_server
 from chat.tests import chatkit_client as ck
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from todos.models import Todo
 
 # --- parsing ---------------------------------------------------------------------

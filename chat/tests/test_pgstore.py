@@ -21,7 +21,6 @@ from chat.server import get_server
 from chat.store import DjangoStore
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import ThreadFactory, assistant_message, user_message
-from chat.tests.test_server import close_db_connections  # noqa: F401 (a fixture)
 from chat.tests.test_views import stream
 from config import pg
 

@@ -17,7 +17,6 @@ from chat import provider_errors as pe
 from chat.models import ThreadItem
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from chat.tests.test_views import post, stream
 from todos.models import Todo
 

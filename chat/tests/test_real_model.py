@@ -16,7 +16,6 @@ from chat.server import get_server
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
 from chat.tests.test_agent import TODO_TOOLS
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db(transaction=True)

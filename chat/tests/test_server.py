@@ -16,9 +16,7 @@ import openai
 import pytest
 from agents.items import TResponseStreamEvent
 from agents.testing import ModelCall, ModelStep, ScriptedModel, assistant_message, function_call
-from asgiref.sync import sync_to_async
 from chatkit.types import HiddenContextItem, SDKHiddenContextItem
-from django.db import connections
 from openai.types.responses import (
     ResponseOutputMessage,
     ResponseOutputText,
@@ -36,17 +34,6 @@ from chat.tests import chatkit_client as ck
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def close_db_connections() -> AsyncIterator[None]:
-    """Close the ORM's connections in the sync_to_async thread after each test.
-
-    Outside a request nothing closes them (the /chatkit view's request_finished
-    does), and an open one keeps the PostgreSQL test database from being dropped.
-    """
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 _ids = itertools.count(1)

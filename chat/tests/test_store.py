@@ -25,7 +25,7 @@ from chatkit.types import (
     WidgetItem,
 )
 from chatkit.widgets import Card, Col, Text
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pydantic import AnyUrl
@@ -67,7 +67,6 @@ async def store(request, settings) -> AsyncIterator[DjangoStore]:
     else:
         yield DjangoStore()
         await wait_for_pending_writes()
-    await sync_to_async(connections.close_all)()
 
 
 T0 = datetime.datetime(2025, 1, 1, 12, 0, tzinfo=datetime.UTC)

@@ -10,9 +10,8 @@ import pytest
 
 from accounts.models import User
 from chat.tests import chatkit_client as ck
-from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
+from chat.tests.test_server import (
     call,
-    close_db_connections,
     last_tool_output,
     make_server,
     message,

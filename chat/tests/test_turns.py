@@ -20,8 +20,7 @@ from chat.models import ThreadItem
 from chat.server import CHATKIT_REQUEST
 from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
-from chat.tests.test_server import (  # noqa: F401 (close_db_connections is a fixture)
-    close_db_connections,
+from chat.tests.test_server import (
     make_server,
     message,
     stored_items,

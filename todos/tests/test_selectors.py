@@ -126,6 +126,3 @@ async def test_async_selectors(user, other_user):
     assert await selectors.atodo_list(user=user, completed=False) == [older]
     assert await selectors.atodo_list(user=user, search="bet") == [newer]
     assert await selectors.atodo_get(user=user, todo_id=older.id) == older
-    assert await selectors.atodo_find(user=user, ref="alpha") == older
-    with pytest.raises(TodoNotFound):
-        await selectors.atodo_find(user=user, ref="gamma")

@@ -14,12 +14,14 @@ from chat.server import get_server
 from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from usage.models import TurnUsage
 from usage.prices import turn_cost
 from usage.services import turn_records_flush
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 
 async def turn(user: User, text: str) -> list[Any]:
