@@ -635,6 +635,8 @@ def run_bench(
         # As shipped (the test suite's default is off); BENCH_ASYNC_DATABASE=0 for an A/B.
         "CHATKIT_ASYNC_DATABASE": os.environ.get("BENCH_ASYNC_DATABASE", "1"),
         "LOG_LEVEL": "WARNING",
+        # Our server's work, not the Agents SDK exporting traces (to OpenAI, with a fake key).
+        "CHATKIT_TRACING": "0",
     }
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_JWKS_URL", "TEST_DB_SUFFIX"):
         os.environ.pop(name, None)

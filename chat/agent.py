@@ -6,6 +6,7 @@ so nothing talks to a provider at import time and tests can swap settings.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -18,6 +19,7 @@ from agents import (
     RunContextWrapper,
     ToolsToFinalOutputResult,
     set_tracing_disabled,
+    set_tracing_export_api_key,
 )
 from chatkit.agents import AgentContext
 from chatkit.types import InferenceOptions
@@ -121,22 +123,43 @@ def get_named_model(name: str) -> Model:
     return OpenAIResponsesModel(model=name, openai_client=get_openai_client())
 
 
+def tracing_enabled() -> bool:
+    """CHATKIT_TRACING: on by default with an OpenAI key (traces go to OpenAI's
+    dashboard with it), `0` off, `1` on (e.g. with your own trace processor)."""
+    config = settings.CHATKIT
+    wanted = config["TRACING"]
+    enabled = bool(config["OPENAI_API_KEY"]) if wanted is None else wanted
+    if enabled and config["OPENAI_API_KEY"]:
+        set_tracing_export_api_key(config["OPENAI_API_KEY"])
+    return enabled
+
+
+def traced(run_config: RunConfig, *, thread_id: str, user_id: int) -> RunConfig:
+    """A run's traces grouped by thread, with its user (an id, nothing personal)."""
+    if run_config.tracing_disabled:
+        return run_config
+    return dataclasses.replace(
+        run_config, group_id=thread_id, trace_metadata={"user_id": str(user_id)}
+    )
+
+
 def get_run_config(
     model: Model | None = None, options: InferenceOptions | None = None
 ) -> RunConfig:
     """Run settings: the given model, else the one the message picked (`options`, see
-    chat/inference.py), else the configured one; its forced composer tool; and no
-    traces sent to OpenAI."""
-    # Traces would go to OpenAI's endpoint with the user's todos in them.
-    set_tracing_disabled(True)
+    chat/inference.py), else the configured one; its forced composer tool; and the
+    Agents SDK's tracing as configured (CHATKIT_TRACING; without sensitive data unless
+    CHATKIT_TRACE_SENSITIVE_DATA=1: the model's inputs and outputs hold the user's todos)."""
+    tracing = tracing_enabled()
+    set_tracing_disabled(not tracing)
     picked = chosen_model(options)
     if model is None and picked is not None:
         model = get_named_model(picked)
     return RunConfig(
         model=model or get_model(),
         model_settings=model_settings(options),
-        tracing_disabled=True,
-        trace_include_sensitive_data=False,
+        tracing_disabled=not tracing,
+        trace_include_sensitive_data=bool(settings.CHATKIT["TRACE_SENSITIVE_DATA"]),
         workflow_name="Todo chat",
         # Every model call's input within the budget (history and tool outputs).
         call_model_input_filter=filter_model_input,

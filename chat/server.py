@@ -75,7 +75,7 @@ from chat.actions import (
     retry_events,
     todo_action_events,
 )
-from chat.agent import MAX_TURNS, build_agent, get_run_config, model_label
+from chat.agent import MAX_TURNS, build_agent, get_run_config, model_label, traced
 from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter
 from chat.idle_timeout import with_idle_timeout
@@ -93,7 +93,7 @@ from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.turns import one_turn_at_a_time, threads_answering
 from chat.widgets import CHAT_RETRY, error_card
-from config import pg
+from config import logcontext, pg
 from config.db import run_sync
 from todos.exceptions import TodoNotFound
 from usage import metrics
@@ -257,6 +257,13 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """One run of the agent over the thread's history. A failed run keeps what the
         user already saw, adds an error card, and is raised after the closing events."""
+        if settings.LOG_MESSAGE_TEXT and input_user_message is not None:  # off by default
+            text = " ".join(
+                part.text
+                for part in input_user_message.content
+                if isinstance(part, UserMessageTextContent)
+            )
+            logger.info("User message", extra={"message_text": text})
         history = await self.store.load_thread_items(
             thread.id, None, settings.CHATKIT["HISTORY_ITEMS"], "desc", context
         )
@@ -329,11 +336,16 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
     ) -> AsyncIterator[ThreadStreamEvent]:
         """The agent's events, cut off after the configured silence from the model."""
         result: RunResultStreaming | None = None
-        run_config = get_run_config(self.model, agent_context.request_context.inference_options)
+        run_config = traced(
+            get_run_config(self.model, agent_context.request_context.inference_options),
+            thread_id=agent_context.thread.id,
+            user_id=agent_context.request_context.user.pk,
+        )
         # The budget this turn holds; settled with its real tokens when the run ends.
         reservation = claim(agent_context.request_context.quota_reservation)
         # For the turn's usage row: a run that neither finishes nor fails was stopped.
         started, first_token_at, outcome, error_kind = time.monotonic(), None, "stopped", ""
+        logcontext.bind(thread_id=agent_context.thread.id)
         metrics.ACTIVE_RUNS.inc()
         try:
             result = Runner.run_streamed(

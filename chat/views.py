@@ -55,7 +55,7 @@ from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_cl
 from chat.sse import sse_event
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key
-from config import pg
+from config import logcontext, pg
 from config.body_limit import body_limit_for, payload_too_large
 from config.db import run_sync
 from config.errors import (
@@ -203,7 +203,9 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
     context: RequestContext | None = None
     try:
         user = await authenticate_chat_request(request)
+        logcontext.bind(user_id=user.pk)
         parsed = parse_request(read_body(request))
+        logcontext.bind(thread_id=getattr(parsed.params, "thread_id", None))
         server = get_server()
         context = RequestContext(user=user, base_url=request.build_absolute_uri("/"))
         # The stream's 200 goes out before the SDK loads the thread: check it here.

@@ -20,18 +20,22 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.server import warm_up  # noqa: E402
 from chat.ws_auth import WebsocketAuthMiddleware  # noqa: E402
 from config.body_limit import BodyLimitMiddleware  # noqa: E402
+from config.logcontext import RequestIdMiddleware  # noqa: E402
 from config.proxy import TrustedProxyMiddleware  # noqa: E402
 from config.startup import check_start_up  # noqa: E402
 
 check_start_up()
 warm_up()
 
-# The client's address first (X-Forwarded-For from TRUSTED_PROXIES only), for everything.
-application = TrustedProxyMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": BodyLimitMiddleware(django_asgi_app),
-            "websocket": WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
-        }
+# A request id for every request's log lines (config/logcontext.py), then the client's
+# address (X-Forwarded-For from TRUSTED_PROXIES only), for everything.
+application = RequestIdMiddleware(
+    TrustedProxyMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": BodyLimitMiddleware(django_asgi_app),
+                "websocket": WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
+            }
+        )
     )
 )

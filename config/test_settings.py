@@ -9,6 +9,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0
 # and each test has its own. chat/tests/test_pgstore.py and every test that starts a
 # server process (config/tests/servers.py) run the async store.
 os.environ.setdefault("CHATKIT_ASYNC_DATABASE", "0")
+# No traces from tests (the fake OpenAI key would have them exported to OpenAI).
+os.environ.setdefault("CHATKIT_TRACING", "0")
 for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BETTER_AUTH_URL", "BETTER_AUTH_JWKS_URL"):
     os.environ.pop(_name, None)
 

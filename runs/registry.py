@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
+
+from config import logcontext
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +70,10 @@ class Run:
         """Run `events` to its end in a task of this worker, not of the request.
 
         The task gets a context of its own: nothing of the request that started it
-        (Django's per-request thread, closed when the response ends) leaks in."""
+        (Django's per-request thread, closed when the response ends) leaks in, but its
+        log fields (request id, user, thread: config/logcontext.py)."""
         loop = asyncio.get_running_loop()
-        task = loop.create_task(self._produce(events, on_end), context=contextvars.Context())
+        task = loop.create_task(self._produce(events, on_end), context=logcontext.fresh_context())
         self.task = task
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)

@@ -12,7 +12,7 @@ from agents import MaxTurnsExceeded, ToolCallItem, Usage
 from chatkit.errors import CustomStreamError
 from django.utils import timezone
 
-from config import pg
+from config import logcontext, pg
 from config.db import run_sync
 from usage import metrics
 from usage.models import Outcome, TurnUsage
@@ -146,6 +146,15 @@ def turn_record(
         outcome=outcome,
         error_kind=error_kind,
         estimated=estimated,
+    )
+    logcontext.bind(outcome=row["outcome"])
+    logger.info(
+        "Turn %s: %d tokens in, %d out, %d ms",
+        row["outcome"],
+        row["input_tokens"],
+        row["output_tokens"],
+        row["total_ms"],
+        extra={"model": model, "error_kind": error_kind or None},
     )
     metrics.turn_observed(
         outcome=row["outcome"],

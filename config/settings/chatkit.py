@@ -43,6 +43,10 @@ CHATKIT = {
     # An SSE comment after this many seconds of silence keeps proxies from cutting
     # a turn while the model thinks (chat/heartbeat.py); 0 turns it off.
     "HEARTBEAT_SECONDS": env_float("CHATKIT_HEARTBEAT_SECONDS", 15.0),
+    # The Agents SDK's tracing (chat/agent.py): unset, on with an OpenAI key; 0 off; 1 on.
+    "TRACING": env_bool("CHATKIT_TRACING", False) if env_str("CHATKIT_TRACING") else None,
+    # Model inputs and outputs (the user's todos) in traces: off unless asked for.
+    "TRACE_SENSITIVE_DATA": env_bool("CHATKIT_TRACE_SENSITIVE_DATA", False),
     # A client that disconnects stops its turn (the SDK's behaviour); by default a
     # turn runs to its end in a task of the worker (runs/registry.py).
     "STOP_ON_DISCONNECT": env_bool("CHATKIT_STOP_ON_DISCONNECT", False),

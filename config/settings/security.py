@@ -22,9 +22,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, CHATKIT["MAX_BODY_BYTES"])
 # --- CORS: the frontends that may call /chatkit and /api/ from another origin ------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/(chatkit|api/).*$"
-CORS_ALLOW_HEADERS = (*default_headers, "chatkit-frame-instance-id")
+CORS_ALLOW_HEADERS = (*default_headers, "chatkit-frame-instance-id", "x-request-id")
 # Cross-origin apps must be able to read how long a 429 asks them to wait.
-CORS_EXPOSE_HEADERS = ["Retry-After"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
