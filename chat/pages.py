@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from attachments.client import client_config as attachments_client_config
+from chat.inference import allowed_models
 
 # First steps that work for the demo user as typed, in this order: the title is
 # one seed_demo doesn't hold, so "complete"/"delete" find exactly one todo.
@@ -24,6 +25,7 @@ SCRIPTS = [
     "js/widgets.js",
     "js/chatkit-api.js",
     "js/threads.js",
+    "js/chatkit-options.js",
     "js/chat-events.js",
     "js/chat.js",
     "js/attachments.js",
@@ -45,6 +47,12 @@ def index(request: HttpRequest) -> HttpResponse:
         "chatkitUrl": reverse("chatkit"),
         "sessionUrl": reverse("chatkit-session"),
         "todosUrl": "/api/todos/",
+        "entitiesUrl": "/api/chatkit/entities",
+        # CHATKIT_MODELS as ChatKit's composer.models (the page shows a picker for 2+).
+        "models": [
+            {"id": model, "label": model, "default": index == 0}
+            for index, model in enumerate(allowed_models())
+        ],
         "todoStatsUrl": "/api/todos/stats/",
         "websocketPath": "/ws/todos/",
         "loginUrl": reverse("login"),

@@ -191,7 +191,7 @@ def todo_list_widget(
 
 def _more_row(more: int, *, status: Status | None, shown: int) -> ListViewItem:
     """ "and N more", with a "Show more" button while the widget may still grow."""
-    children: list = [Text(value=f"and {more} more", size="sm", color="secondary"), Spacer()]
+    children: list = [Caption(value=f"and {more} more", size="sm"), Spacer()]
     if status is not None and shown < MAX_WIDGET_ROWS_TOTAL:
         step = min(MAX_WIDGET_ROWS, more, MAX_WIDGET_ROWS_TOTAL - shown)
         children.append(

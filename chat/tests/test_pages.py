@@ -73,7 +73,12 @@ def test_a_wrong_password_is_shown_on_the_login_page(client: Client, page_user: 
 
 
 def test_the_page_is_configured_for_our_chatkit_server(signed_in: Client, settings) -> None:
-    settings.CHATKIT = {**settings.CHATKIT, "DOMAIN_KEY": "domain_pk_from_settings"}
+    settings.CHATKIT = {
+        **settings.CHATKIT,
+        "DOMAIN_KEY": "domain_pk_from_settings",
+        "MODEL": "gpt-a",
+        "MODELS": ["gpt-a", "gpt-b"],
+    }
     settings.CHATKIT_JS_URL = "http://127.0.0.1:9/chatkit.js"
 
     response = signed_in.get("/")
@@ -84,6 +89,12 @@ def test_the_page_is_configured_for_our_chatkit_server(signed_in: Client, settin
         "chatkitUrl": "/chatkit",
         "sessionUrl": "/api/chatkit/session",
         "todosUrl": "/api/todos/",
+        "entitiesUrl": "/api/chatkit/entities",
+        # CHATKIT_MODELS as ChatKit's composer.models (the picker shows for 2+).
+        "models": [
+            {"id": "gpt-a", "label": "gpt-a", "default": True},
+            {"id": "gpt-b", "label": "gpt-b", "default": False},
+        ],
         "todoStatsUrl": "/api/todos/stats/",
         "websocketPath": "/ws/todos/",
         "loginUrl": "/accounts/login/",

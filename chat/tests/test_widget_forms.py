@@ -8,7 +8,7 @@ import datetime
 from http import HTTPStatus
 
 import pytest
-from chatkit.widgets import Button, Caption, DatePicker, Form, Input, Select, Text
+from chatkit.widgets import Button, Caption, DatePicker, Form, Input, Select
 from django.utils import timezone
 
 from chat.tests import chatkit_client as ck
@@ -77,7 +77,7 @@ def test_a_list_shorter_than_what_exists_says_how_many_more_and_offers_them():
 
     assert len(todo_ids(widget)) == MAX_WIDGET_ROWS
     more = row(widget, MORE_KEY)
-    assert any(isinstance(c, Text) and c.value == "and 32 more" for c in more.children)
+    assert any(isinstance(c, Caption) and c.value == "and 32 more" for c in more.children)
     button = next(c for c in more.children if isinstance(c, Button))
     assert (button.onClickAction.type, button.onClickAction.payload) == (
         TODO_MORE,

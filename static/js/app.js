@@ -141,21 +141,8 @@
   async function mountChatKit() {
     const chatkit = document.createElement("openai-chatkit");
     chatkit.className = "chatkit";
-    chatkit.setOptions({
-      api: { url: config.chatkitUrl, domainKey: config.domainKey, fetch: chatkitFetch },
-      initialThread: await rememberedThread(),
-      theme: { colorScheme: "light", radius: "round" },
-      history: { enabled: true },
-      startScreen: {
-        greeting: "What needs doing?",
-        prompts: config.hints.map((prompt) => ({ label: prompt, prompt })),
-      },
-      composer: {
-        placeholder: "Message the assistant…",
-        // Attachments and dictation as the server allows them (static/js/attachments.js).
-        ...(global.TodoChat.chatkitComposerOptions ? global.TodoChat.chatkitComposerOptions() : {}),
-      },
-    });
+    // Every option the server answers (static/js/chatkit-options.js; docs/chatkit.md for React).
+    chatkit.setOptions(global.TodoChat.chatkitOptions(config, { fetch: chatkitFetch, initialThread: await rememberedThread(), onOpenTodo: openTodo }));
     // The thread the user is in (null: a new chat), reopened after a reload.
     chatkit.addEventListener("chatkit.thread.change", (event) => {
       memory.threadId = (event.detail && event.detail.threadId) || null;
@@ -172,10 +159,34 @@
     Object.assign(global.TodoChat, { chatkit });
   }
 
+  /** A tagged todo was clicked: show it in the todo list (the list's view on a phone). */
+  function openTodo(todoId) {
+    const row = byId("todo-list").querySelector(`[data-todo-id="${todoId}"]`);
+    if (!row) {
+      announce("That todo isn't in the list shown.");
+      return;
+    }
+    const tab = byId("view-tabs").querySelector('button[data-view="todos"]');
+    if (tab && getComputedStyle(byId("view-tabs")).display !== "none") tab.click();
+    row.scrollIntoView({ block: "nearest" });
+    row.focus();
+  }
+
+  /** "#12 oat milk" for a todo id a question offers (null when it can't be read). */
+  async function describeTodo(todoId) {
+    const known = todos.todos && todos.todos.get(todoId);
+    if (known) return known.title;
+    try {
+      return (await global.TodoChat.apiFetch(`${config.todosUrl}${todoId}/`)).title;
+    } catch (_) {
+      return null;
+    }
+  }
+
   function mountFallback() {
     notice.textContent = FALLBACK_NOTICE;
     notice.hidden = false;
-    chat = new ChatView(chatRoot, { url: config.chatkitUrl, fetch: secrets.fetch, memory, hints: config.hints, onEffect, announce });
+    chat = new ChatView(chatRoot, { url: config.chatkitUrl, fetch: secrets.fetch, memory, hints: config.hints, onEffect, announce, describeTodo });
     chatRoot.dataset.client = "fallback";
     chat.start(memory.threadId);
     global.TodoChat.chat = chat;

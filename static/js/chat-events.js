@@ -1,6 +1,7 @@
 /* How the built-in client applies ChatKit stream events: thread created or
  * renamed, items added, done, replaced, removed or updated (answer text deltas,
- * widget updates), client effects, errors and notices. */
+ * widget updates), progress lines, client effects, errors and notices; a pending
+ * client tool call or question is noted for the view to handle once the stream ends. */
 (function (global) {
   "use strict";
   const { applyWidgetUpdate } = global.TodoChat;
@@ -25,6 +26,8 @@
           return;
         }
         if (item.type === "widget") turn.widgetSeen = true;
+        if (item.type === "client_tool_call" && item.status === "pending") turn.clientToolCall = item;
+        if (item.type === "structured_input" && item.status === "pending") turn.question = item;
         const node = view.renderItem(item);
         if (node && item.type === "assistant_message") {
           turn.streaming = event.type === "thread.item.done" ? null : view.items.get(item.id);
@@ -41,6 +44,9 @@
       }
       case "thread.item.updated":
         applyUpdate(view, event.item_id, event.update || {}, turn);
+        return;
+      case "progress_update":
+        view.showProgress(event.text || "Working…");
         return;
       case "client_effect":
         view.onEffect(event.name, event.data || {});

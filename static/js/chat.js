@@ -1,8 +1,11 @@
 /* The built-in chat client, used when ChatKit's web component can't load.
  * Same protocol, same behaviour: reopens the last conversation, renders
- * assistant Markdown safely and ChatKit widgets (their actions go back as
- * threads.custom_action), keeps a message that could not be sent, offers Retry
- * (threads.retry_after_item) after a failed turn and waits out rate limits. */
+ * assistant Markdown safely and ChatKit widgets (their actions and forms go back
+ * as threads.custom_action), progress lines while a tool runs, questions
+ * (structured input) as buttons, answers the client tool get_local_date by
+ * itself, thumbs (items.feedback) and Copy on answers, keeps a message that
+ * could not be sent, offers Retry (threads.retry_after_item) after a failed turn
+ * and waits out rate limits. */
 (function (global) {
   "use strict";
   const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, apiFetch, applyEvent, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
@@ -25,12 +28,14 @@
   }
 
   class ChatView {
-    constructor(root, { url, fetch, memory, hints, onEffect, announce }) {
+    constructor(root, { url, fetch, memory, hints, onEffect, announce, describeTodo }) {
       this.api = new ChatKitApi({ url, fetch });
       this.memory = memory;
       this.hints = hints || [];
       this.onEffect = onEffect || (() => {});
       this.announce = announce || (() => {});
+      this.describeTodo = describeTodo || (async () => null);
+      this.progress = null; // the progress line of the turn that is running
       this.threadId = null;
       this.items = new Map(); // item id -> {item, node}
       this.controller = null;
@@ -167,6 +172,9 @@
         this.older.hidden = !this.olderCursor;
         this.offerRetryIfUnanswered();
         this.scrollDown();
+        // A turn that was waiting for the browser's date when the page went away.
+        const last = page.data.length ? page.data[page.data.length - 1] : null;
+        if (last && last.type === "client_tool_call" && last.status === "pending") await this.answerClientTool(last);
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) {
           // Deleted, purged or another account's: start afresh, quietly.
@@ -211,11 +219,16 @@
         node = el("div", { class: "fc-msg fc-user", dataset: { role: "user" } }, userText(item));
         if (this.attachments) this.attachments.decorate(node, item.attachments);
       } else if (item.type === "assistant_message") {
-        node = el("div", { class: "fc-msg fc-assistant md", dataset: { role: "assistant" } });
-        node.append(markdown.render((item.content || []).map((part) => part.text || "").join("")));
-        if (this.memory.stoppedIds().has(item.id)) node.classList.add("stopped");
+        const text = (item.content || []).map((part) => part.text || "").join("");
+        const bubble = el("div", { class: "fc-msg fc-assistant md", dataset: { role: "assistant" } });
+        bubble.append(markdown.render(text));
+        if (this.memory.stoppedIds().has(item.id)) bubble.classList.add("stopped");
+        // The answer, then what can be done with it (thumbs, Copy).
+        node = el("div", { class: "fc-answer" }, bubble, this.answerActions(item, text, known && known.node));
       } else if (item.type === "widget") {
         node = this.widgetNode(item, known && known.node);
+      } else if (item.type === "structured_input") {
+        node = this.questionNode(item);
       } else {
         return null; // hidden context, end of turn, tasks: nothing to show
       }
@@ -238,6 +251,117 @@
       const key = previous ? focusKey(previous) : null;
       if (key) queueMicrotask(() => restoreFocus(frame, key));
       return frame;
+    }
+
+    /** Thumbs up / down (items.feedback, stored per item) and Copy, under an answer. */
+    answerActions(item, text, previous) {
+      const bar = el("div", { class: "fc-answer-actions", role: "group", "aria-label": "Answer actions" });
+      const kept = previous ? previous.querySelector(".fc-answer-actions [aria-pressed='true']") : null;
+      const thumbs = [
+        ["positive", "👍", "Good answer"],
+        ["negative", "👎", "Bad answer"],
+      ].map(([kind, glyph, label]) => {
+        const button = el("button", { type: "button", class: "icon-button fc-feedback", "aria-label": label, "aria-pressed": "false", title: label, dataset: { kind } }, glyph);
+        if (kept && kept.dataset.kind === kind) button.setAttribute("aria-pressed", "true");
+        button.addEventListener("click", () => this.feedback(item.id, kind, thumbs));
+        return button;
+      });
+      const copy = el("button", { type: "button", class: "icon-button fc-copy", "aria-label": "Copy answer", title: "Copy answer" }, "⧉");
+      copy.addEventListener("click", () => this.copy(text));
+      bar.append(...thumbs, copy);
+      return bar;
+    }
+
+    async feedback(itemId, kind, buttons) {
+      if (!this.threadId) return;
+      try {
+        await this.api.request({ type: "items.feedback", params: { thread_id: this.threadId, item_ids: [itemId], kind } });
+        for (const button of buttons) button.setAttribute("aria-pressed", String(button.dataset.kind === kind));
+        this.announce(kind === "positive" ? "Thanks for the feedback." : "Thanks: we'll look into that answer.");
+      } catch (error) {
+        this.showError(friendlyError(error));
+      }
+    }
+
+    async copy(text) {
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch (_) {
+        const area = el("textarea", { class: "visually-hidden", value: text });
+        document.body.append(area);
+        area.select();
+        document.execCommand("copy");
+        area.remove();
+      }
+      this.announce("Copied the answer.");
+    }
+
+    /** A question (structured input): one button per option, and Skip, while it waits. */
+    questionNode(item) {
+      const node = el("div", { class: "fc-question", dataset: { role: "question" } });
+      for (const [index, input] of (item.inputs || []).entries()) {
+        const questionId = `fcq-${item.id}-${index}`;
+        node.append(el("p", { class: "fc-question-text", id: questionId }, input.question));
+        if (item.status !== "pending") {
+          const answer = input.answer;
+          const said = !answer || answer.skipped || !(answer.values || []).length ? "Skipped." : `Answered: ${answer.values.join(", ")}`;
+          node.append(el("p", { class: "muted small" }, said));
+          continue;
+        }
+        const group = el("div", { class: "fc-choices", role: "group", "aria-labelledby": questionId });
+        for (const option of input.options || []) {
+          const button = el("button", { type: "button", class: "button fc-choice" }, option.value);
+          // A todo id offered by the question reads as its title: "#12 oat milk".
+          if (/^\d+$/.test(option.value)) {
+            this.describeTodo(parseInt(option.value, 10)).then((title) => {
+              if (title) button.textContent = `#${option.value} ${title}`;
+            });
+          }
+          button.addEventListener("click", () => this.answerQuestion(item, input, [option.value]));
+          group.append(button);
+        }
+        const skip = el("button", { type: "button", class: "button fc-choice-skip" }, "Skip");
+        skip.addEventListener("click", () => this.answerQuestion(item, input, null));
+        group.append(skip);
+        node.append(group);
+      }
+      return node;
+    }
+
+    /** threads.add_structured_input: the chosen value (null: skipped); the server acts on it. */
+    async answerQuestion(item, input, values) {
+      if (this.controller || !this.threadId) return;
+      this.input.focus(); // the buttons go away with the answer
+      const submission = values ? { status: "answered", answers: { [input.id]: { values } } } : { status: "skipped", answers: {} };
+      await this.run({ type: "threads.add_structured_input", params: { thread_id: this.threadId, item_id: item.id, input: submission } });
+    }
+
+    /** threads.add_client_tool_output: the browser answers the agent's client tool call. */
+    async answerClientTool(call) {
+      if (!this.threadId) return;
+      let result;
+      try {
+        result = global.TodoChat.answerClientTool(call.name, call.arguments || {});
+      } catch (error) {
+        result = { error: String(error && error.message) };
+      }
+      await this.run({ type: "threads.add_client_tool_output", params: { thread_id: this.threadId, result } });
+    }
+
+    /** The line saying what the assistant is doing right now (progress_update). */
+    showProgress(text) {
+      if (!this.progress) {
+        this.progress = el("p", { class: "fc-progress muted small", dataset: { testid: "chat-progress" } });
+        this.log.append(this.progress);
+      }
+      this.progress.textContent = text;
+      this.log.append(this.progress); // stays the last line while items arrive
+      this.scrollDown();
+    }
+
+    clearProgress() {
+      if (this.progress) this.progress.remove();
+      this.progress = null;
     }
 
     removeItemsAfter(itemId) {
@@ -324,7 +448,7 @@
       const controller = new AbortController();
       this.controller = controller;
       this.setBusy(true, { quiet });
-      const turn = { pending, saved: false, streaming: null, widgetSeen: false, userItem: retryItem, failed: false };
+      const turn = { pending, saved: false, streaming: null, widgetSeen: false, userItem: retryItem, failed: false, clientToolCall: null, question: null };
       try {
         const events = await this.api.stream(body, { signal: controller.signal, headers });
         for await (const event of events) {
@@ -334,7 +458,7 @@
       } catch (error) {
         if (error.name === "AbortError") {
           if (turn.streaming) {
-            turn.streaming.node.classList.add("stopped");
+            (turn.streaming.node.querySelector(".fc-assistant") || turn.streaming.node).classList.add("stopped");
             this.memory.markStopped(turn.streaming.item.id);
           }
         } else if (error instanceof ApiError && error.code === "quota_exceeded") {
@@ -350,7 +474,16 @@
       } finally {
         if (turn.streaming) turn.streaming.node.removeAttribute("aria-busy");
         if (this.controller === controller) this.controller = null;
+        this.clearProgress();
         this.setBusy(false, { quiet });
+      }
+      if (turn.clientToolCall && !turn.failed) {
+        await this.answerClientTool(turn.clientToolCall); // the turn goes on with the answer
+      } else if (turn.question) {
+        const entry = this.items.get(turn.question.id);
+        const first = entry && entry.node.querySelector(".fc-choice");
+        if (first) first.focus();
+        this.announce(`The assistant asks: ${(turn.question.inputs[0] || {}).question || "a question"}`);
       }
       return turn;
     }
