@@ -14,12 +14,14 @@ from agents.tracing.processors import default_processor
 from chat.context import RequestContext
 from chat.server import get_server
 from chat.tests import chatkit_client as ck
-from chat.tests.test_server import close_db_connections  # noqa: F401 (autouse fixture)
 from config.logcontext import JsonFormatter
 from config.tests.servers import user_input
 from usage.services import turn_records_flush
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 
 @pytest.mark.slow
