@@ -1,26 +1,29 @@
-"""HTTP adapters for a thread's run: `POST /api/chatkit/threads/<id>/stop` (and the
-re-attach stream). Authenticated as /chatkit is (a client secret or a Better Auth
-JWT), or by the built-in page's session with its CSRF token."""
+"""HTTP adapters for a thread's run: `POST /api/chatkit/threads/<id>/stop` and
+`GET /api/chatkit/threads/<id>/events` (re-attach). Authenticated as /chatkit is
+(a client secret or a Better Auth JWT), or by the built-in page's session with its
+CSRF token."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from http import HTTPStatus
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import bearer_token
 from accounts.models import User
+from chat.heartbeat import with_heartbeat
 from chat.models import Thread
 from chat.turns import threads_answering
-from chat.views import authenticate_chat_request
+from chat.views import STREAM_HEADERS, authenticate_chat_request
 from config.errors import api_error_response, error_response
 from config.exceptions import ApiError, AuthError
-from runs import bus, registry
+from runs import bus, mirror, registry
 
 # How long a stop waits for the run to end (its partial answer saved, its lock freed).
 STOP_WAIT_SECONDS = 2.0
@@ -69,6 +72,37 @@ async def stop_thread_run(thread_id: str) -> bool:
     while time.monotonic() < deadline and await threads_answering([thread_id]):  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     return True
+
+
+@csrf_exempt  # checked in authenticate_run_request for session callers
+async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """`GET …/events`: the running turn's events from its start, then live to its end
+    (from any worker); 204 when nothing runs."""
+    if request.method != "GET":
+        return _method_not_allowed("GET")
+    try:
+        user = await authenticate_run_request(request)
+    except ApiError as exc:
+        return api_error_response(exc)
+    if not await owns_thread(user, thread_id):
+        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
+    run = registry.running(thread_id)
+    events: AsyncIterator[bytes]
+    if run is not None:
+        events = run.listen()
+    elif bus.shared() and await threads_answering([thread_id]):
+        stream = mirror.new_stream_key(thread_id)
+        await bus.copy_elsewhere(thread_id, stream)
+
+        async def still_running() -> bool:
+            return bool(await threads_answering([thread_id]))
+
+        events = mirror.follow_stream(stream, still_running)
+    else:
+        return HttpResponse(status=HTTPStatus.NO_CONTENT)
+    return StreamingHttpResponse(
+        with_heartbeat(events), content_type="text/event-stream", headers=STREAM_HEADERS
+    )
 
 
 @csrf_exempt  # checked in authenticate_run_request for session callers

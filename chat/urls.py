@@ -9,4 +9,7 @@ urlpatterns = [
     path("api/chatkit/entities", views.entities_endpoint, name="chatkit-entities"),
     path("api/chatkit/session", views.ChatKitSessionView.as_view(), name="chatkit-session"),
     path("api/chatkit/threads/<str:thread_id>/stop", run_views.stop_view, name="chatkit-stop"),
+    path(
+        "api/chatkit/threads/<str:thread_id>/events", run_views.events_view, name="chatkit-events"
+    ),
 ]

@@ -104,6 +104,10 @@ def _redis() -> aioredis.Redis | None:
     return client
 
 
+def redis_key(key: str) -> str:
+    return _key(key)
+
+
 async def _django(method: str, *args: Any) -> Any:
     cache = caches["default"]
     call = getattr(cache, method)

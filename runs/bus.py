@@ -2,7 +2,8 @@
 
 With Redis (REDIS_URL) the channel layer reaches every worker; each one listens
 on its own channel in the group `runs` (from its first run on) and stops the run
-a message names if it holds it. Without Redis there is one worker, and the run is
+a message names if it holds it, or copies it into a Redis stream for a re-attach
+(runs/mirror.py). Without Redis there is one worker, and the run is
 in this process's registry.
 """
 
@@ -14,12 +15,13 @@ import time
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
-from runs import registry
+from runs import mirror, registry
 
 logger = logging.getLogger(__name__)
 
 GROUP = "runs"
 STOP = "runs.stop"
+COPY = "runs.copy"
 # channels_redis forgets a group's members after a day: join again well before.
 REJOIN_SECONDS = 3600.0
 
@@ -60,10 +62,25 @@ async def _receive(layer, channel: str) -> None:
             logger.warning("Runs channel failed; listening again", exc_info=True)
             await asyncio.sleep(1)
             continue
+        run = registry.running(str(message.get("thread_id")))
+        if run is None:
+            continue
         if message.get("type") == STOP:
-            run = registry.running(str(message.get("thread_id")))
-            if run is not None:
-                run.stop()
+            run.stop()
+        elif message.get("type") == COPY:
+            mirror.copy_to_stream(run, str(message["stream"]))
+
+
+def shared() -> bool:
+    """Whether other workers can be reached (Redis)."""
+    return _shared_layer() is not None
+
+
+async def copy_elsewhere(thread_id: str, stream: str) -> None:
+    """Ask the worker that holds `thread_id`'s run to copy it into `stream`."""
+    layer = _shared_layer()
+    if layer is not None:
+        await layer.group_send(GROUP, {"type": COPY, "thread_id": thread_id, "stream": stream})
 
 
 async def stop_elsewhere(thread_id: str) -> None:

@@ -26,7 +26,7 @@ def wait_for(predicate, timeout: float = 20.0):
 class StreamedTurn:
     """POST a streaming ChatKit body and read its events in a thread."""
 
-    def __init__(self, url: str, token: str, body: bytes, path: str = "/chatkit") -> None:
+    def __init__(self, url: str, token: str, body: bytes | None, path: str = "/chatkit") -> None:
         self.events: list[dict[str, Any]] = []
         self.first_delta = threading.Event()
         self.ended = threading.Event()
@@ -41,7 +41,9 @@ class StreamedTurn:
         try:
             with (
                 httpx.Client(timeout=30) as client,
-                client.stream("POST", f"{url}{path}", content=body, headers=headers) as response,
+                client.stream(
+                    "GET" if body is None else "POST", f"{url}{path}", content=body, headers=headers
+                ) as response,
             ):
                 self.status = response.status_code
                 for line in response.iter_lines():
@@ -77,3 +79,12 @@ def answer_from_events(events: list[dict[str, Any]]) -> str:
             item = event["item"]
             texts[item["id"]] = "".join(part["text"] for part in item["content"])
     return "".join(texts.values())
+
+
+def delta_text(events: list[dict[str, Any]]) -> str:
+    """The text deltas of the events, in order: the answer as it streamed."""
+    return "".join(
+        event["update"]["delta"]
+        for event in events
+        if event["type"] == "thread.item.updated" and "delta" in event.get("update", {})
+    )

@@ -12,6 +12,7 @@ from config.settings.database import *  # noqa: F403
 from config.settings.channels import *  # noqa: F403
 from config.settings.auth import *  # noqa: F403
 from config.settings.chatkit import *  # noqa: F403
+from config.settings.runs import *  # noqa: F403
 from config.settings.usage import *  # noqa: F403
 from config.settings.storage import *  # noqa: F403
 from config.settings.security import *  # noqa: F403
