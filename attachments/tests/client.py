@@ -92,7 +92,7 @@ async def attach(
 async def turn(client: AsyncClient, body: bytes, headers: dict[str, str]) -> list[Any]:
     response = await chatkit(client, body, headers)
     assert response.status_code == HTTPStatus.OK, response.content
-    return ck.parse_sse(b"".join([chunk async for chunk in response.streaming_content]))
+    return await ck.read_events(response.streaming_content)
 
 
 def error(response) -> tuple[int, str]:

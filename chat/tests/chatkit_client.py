@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterable
 from typing import Any
 
 from chatkit.actions import Action
@@ -187,3 +188,13 @@ def with_inference(body: bytes, *, model: str | None = None, tool: str | None = 
         options["tool_choice"] = {"id": tool}
     data["params"]["input"]["inference_options"] = options
     return json.dumps(data).encode()
+
+
+async def read_stream(chunks: AsyncIterable[bytes]) -> bytes:
+    """Every byte of a stream (a StreamingResult, a response's streaming_content)."""
+    return b"".join([chunk async for chunk in chunks])
+
+
+async def read_events(chunks: AsyncIterable[bytes]) -> list[ThreadStreamEvent]:
+    """A stream's events, read to its end."""
+    return parse_sse(await read_stream(chunks))

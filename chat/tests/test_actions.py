@@ -70,7 +70,7 @@ async def act(client, listed, action_type: str, payload: Any, item_id: str | Non
 
 async def events_of(response) -> list[Any]:
     assert response.status_code == HTTPStatus.OK, response.content
-    return ck.parse_sse(b"".join([chunk async for chunk in response.streaming_content]))
+    return await ck.read_events(response.streaming_content)
 
 
 async def stored_widget(listed) -> Any:

@@ -77,7 +77,7 @@ async def test_a_thread_past_the_budget_still_answers(fake_openai, user: User, s
 
     async def turn(body: bytes) -> list[Any]:
         result = await server.process(body, context)
-        return ck.parse_sse(b"".join([chunk async for chunk in result]))
+        return await ck.read_events(result)
 
     events = await turn(ck.create_thread("first " + long_text))
     thread_id = events[0].thread.id

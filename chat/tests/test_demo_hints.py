@@ -31,7 +31,7 @@ async def test_the_hints_work_first_try_for_the_demo_user(monkeypatch) -> None:
 
     async def say(body: bytes) -> list:
         result = await server.process(body, RequestContext(user=demo))
-        return ck.parse_sse(b"".join([chunk async for chunk in result]))
+        return await ck.read_events(result)
 
     events = await say(ck.create_thread(HINTS[0]))
     thread_id = events[0].thread.id

@@ -120,7 +120,7 @@ async def test_chatkit_stream_carries_heartbeats_while_the_model_is_slow(
         "/chatkit", ck.create_thread("hello"), content_type="application/json", headers=bearer(user)
     )
     assert response.status_code == HTTPStatus.OK
-    raw = b"".join([chunk async for chunk in response.streaming_content])
+    raw = await ck.read_stream(response.streaming_content)
 
     assert HEARTBEAT in raw
     events = ck.parse_sse(raw)

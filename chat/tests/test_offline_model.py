@@ -176,7 +176,7 @@ class Chat:
             else ck.add_message(self.thread_id, text)
         )
         result = await get_server().process(body, RequestContext(user=self.user))
-        events = ck.parse_sse(b"".join([chunk async for chunk in result]))
+        events = await ck.read_events(result)
         if self.thread_id is None:
             self.thread_id = events[0].thread.id
         assert not [event for event in events if event.type == "error"], events

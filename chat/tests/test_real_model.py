@@ -29,7 +29,7 @@ def fake_openai(settings) -> Iterator[FakeOpenAI]:
 
 async def turn(user: User, text: str) -> list[Any]:
     result = await get_server().process(ck.create_thread(text), RequestContext(user=user))
-    return ck.parse_sse(b"".join([chunk async for chunk in result]))
+    return await ck.read_events(result)
 
 
 async def test_a_full_turn_against_the_responses_api(fake_openai, user, other_user):

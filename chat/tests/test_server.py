@@ -55,7 +55,7 @@ def make_server(*steps: Any) -> tuple[TodoChatKitServer, ScriptedModel]:
 
 async def turn(server: TodoChatKitServer, body: bytes, user: User) -> list[Any]:
     result = await server.process(body, RequestContext(user=user))
-    return ck.parse_sse(b"".join([chunk async for chunk in result]))
+    return await ck.read_events(result)
 
 
 async def stored_items(server: TodoChatKitServer, thread_id: str, user: User) -> list[Any]:

@@ -36,7 +36,7 @@ def _turn_queries(user, thread_id: str) -> int:
             ck.add_message(thread_id, f"add one more to {thread_id}"),
             RequestContext(user=user),
         )
-        return ck.parse_sse(b"".join([chunk async for chunk in result]))
+        return await ck.read_events(result)
 
     # async_to_sync from this thread runs the ORM's sync_to_async calls here,
     # on the connection CaptureQueriesContext watches.

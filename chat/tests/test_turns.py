@@ -53,10 +53,6 @@ async def started_turn(
     return asyncio.create_task(run())
 
 
-async def _drain(result: Any) -> bytes:
-    return b"".join([chunk async for chunk in result])
-
-
 @contextlib.contextmanager
 def lock_waits(thread_id: str) -> Iterator[asyncio.Event]:
     """An event set when a turn starts waiting for `thread_id`'s lock (chat.turns logs it)."""
@@ -132,7 +128,7 @@ async def test_a_turn_that_waited_sends_the_earlier_turns_answer_to_the_model(us
     request = CHATKIT_REQUEST.validate_json(ck.add_message(thread_id, "second"))
     await server.check_thread(request, context)
     result = await server.process_request(request, context)
-    second = asyncio.create_task(_drain(result))
+    second = asyncio.create_task(ck.read_stream(result))
     release.set()
     await asyncio.wait_for(first, timeout=10)
     await asyncio.wait_for(second, timeout=10)

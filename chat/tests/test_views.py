@@ -33,7 +33,7 @@ async def stream(client: AsyncClient, body: bytes, headers: dict[str, str]):
     assert response["Content-Type"].startswith("text/event-stream")
     assert response["Cache-Control"] == "no-cache"
     assert response["X-Accel-Buffering"] == "no"
-    raw = b"".join([chunk async for chunk in response.streaming_content])
+    raw = await ck.read_stream(response.streaming_content)
     return ck.parse_sse(raw)
 
 

@@ -29,7 +29,7 @@ async def test_chatkit_keeps_security_cors_and_frame_headers(user, bearer, setti
         headers={**bearer(user), "Origin": FRONTEND},
     )
     assert response.status_code == HTTPStatus.OK
-    b"".join([chunk async for chunk in response.streaming_content])
+    await ck.read_stream(response.streaming_content)
 
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"

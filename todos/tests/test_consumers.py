@@ -20,7 +20,7 @@ from django.test import AsyncClient
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from chat.sessions import mint_client_secret
-from chat.tests.chatkit_client import create_thread
+from chat.tests.chatkit_client import create_thread, read_stream
 from chat.ws_auth import SECRET_SUBPROTOCOL
 from config.asgi import application
 from todos import events, services
@@ -205,7 +205,7 @@ async def test_agent_change_reaches_the_owner_socket_only(
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert response.status_code == HTTPStatus.OK
-    stream = b"".join([chunk async for chunk in response.streaming_content])
+    stream = await read_stream(response.streaming_content)
     assert b"todos.changed" in stream
 
     event = await next_event(mine)

@@ -26,7 +26,7 @@ pytestmark = [
 
 async def turn(user: User, text: str) -> list[Any]:
     result = await get_server().process(ck.create_thread(text), RequestContext(user=user))
-    events = ck.parse_sse(b"".join([chunk async for chunk in result]))
+    events = await ck.read_events(result)
     await turn_records_flush()
     return events
 
