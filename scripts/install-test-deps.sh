@@ -5,7 +5,9 @@
 #   nginx       the proxy tests (config/tests/test_nginx.py) and the benchmark's
 #               nginx phase (config/tests/test_bench_smoke.py skips it exactly when
 #               the proxy tests skip: both ask config.tests.nginx.nginx_binary())
-#   prometheus  the metrics tests (`promtool` checks /metrics' text format)
+#   prometheus  the metrics tests (a real Prometheus scrapes /metrics)
+#   axe-core    the accessibility tests (chat/tests/test_browser_a11y.py): from npm into
+#               var/node, pinned like chat/tests/axe.py's AXE_CORE_VERSION
 # Each is Debian's package, installed with apt when it is missing and apt and root
 # (or password-less sudo) are there. Chromium has a second way: Playwright's own
 # build (`playwright install chromium`: a download, works on macOS and without root).
@@ -17,6 +19,7 @@
 # (a machine without root; scripts/fresh-clone-check.sh uses it).
 # PYTHON is the virtualenv's interpreter (the Makefile passes it).
 set -uo pipefail
+cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 PROMETHEUS_PATH="${PROMETHEUS_PATH:-/usr/bin/prometheus}"
@@ -62,6 +65,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
+AXE_CORE_VERSION="$(sed -n 's/^AXE_CORE_VERSION = "\(.*\)".*/\1/p' chat/tests/axe.py 2>/dev/null)"
+AXE_JS="var/node/node_modules/axe-core/axe.min.js"
+if [ ! -f "$AXE_JS" ] && [ -n "$AXE_CORE_VERSION" ] && command -v npm >/dev/null 2>&1; then
+    npm install --prefix var/node --no-audit --no-fund --loglevel=error \
+        "axe-core@$AXE_CORE_VERSION" >/dev/null 2>&1 || true
+fi
+
 if have "$CHROMIUM_PATH"; then
     echo "test deps: chromium: Debian's $("$CHROMIUM_PATH" --version 2>/dev/null || echo "$CHROMIUM_PATH")"
 elif "$PYTHON" -m playwright install chromium >/dev/null 2>&1; then
@@ -79,5 +89,10 @@ if have "$PROMETHEUS_PATH"; then
     echo "test deps: prometheus: $("$PROMETHEUS_PATH" --version 2>/dev/null | head -1)"
 else
     echo "test deps: prometheus: none: the metrics format tests will be skipped"
+fi
+if [ -f "$AXE_JS" ]; then
+    echo "test deps: axe-core: $(sed -n 's/.*"version": "\([^"]*\)".*/\1/p' var/node/node_modules/axe-core/package.json | head -1) (var/node)"
+else
+    echo "test deps: axe-core: none (no npm, or it could not install): the accessibility tests will be skipped"
 fi
 exit 0
