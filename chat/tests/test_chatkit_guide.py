@@ -1,4 +1,5 @@
-"""docs/chatkit.md's React guide type-checks against the real ChatKit packages.
+"""docs/chatkit.md's React guide, and the options the built-in page gives ChatKit's
+web component, type-check against the real ChatKit packages.
 
 Every TypeScript block of the guide that starts with a file name (`// lib/x.ts`)
 is written into a temporary project and checked with `tsc --noEmit` against
@@ -22,6 +23,7 @@ import pytest
 from django.conf import settings
 
 GUIDE = Path(settings.BASE_DIR) / "docs" / "chatkit.md"
+PAGE_OPTIONS = Path(settings.BASE_DIR) / "static" / "js" / "chatkit-options.js"
 CACHE = Path(settings.BASE_DIR) / "var" / "chatkit-types"
 PACKAGES = {
     "@openai/chatkit-react": "1.6.1",
@@ -154,6 +156,41 @@ def test_the_guides_code_type_checks_against_chatkit(tmp_path):
     (tmp_path / "stubs.d.ts").write_text(STUBS)
     (tmp_path / "tsconfig.json").write_text(json.dumps(TSCONFIG))
     (tmp_path / "node_modules").symlink_to(node_modules, target_is_directory=True)
+
+    done = subprocess.run(
+        [str(node_modules / ".bin" / "tsc"), "--noEmit", "-p", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# The page's modules hang off window.TodoChat; only the options' own types are checked.
+PAGE_GLOBALS = """
+interface Window { TodoChat: any }
+"""
+
+
+@pytest.mark.slow
+def test_the_pages_chatkit_options_type_check_against_chatkit(tmp_path):
+    """static/js/chatkit-options.js (no build step) declares its results as ChatKit's
+    types in JSDoc; tsc checks the object literals against them."""
+    node_modules = _install()
+    (tmp_path / "chatkit-options.js").write_text(PAGE_OPTIONS.read_text())
+    (tmp_path / "globals.d.ts").write_text(PAGE_GLOBALS)
+    (tmp_path / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    options = {
+        **TSCONFIG["compilerOptions"],
+        "allowJs": True,
+        "checkJs": True,
+        "strict": False,  # plain JS: untyped parameters are fine, wrong option shapes are not
+    }
+    (tmp_path / "tsconfig.json").write_text(
+        json.dumps({"compilerOptions": options, "include": ["*.js", "*.d.ts"]})
+    )
 
     done = subprocess.run(
         [str(node_modules / ".bin" / "tsc"), "--noEmit", "-p", str(tmp_path)],

@@ -220,7 +220,7 @@
         if (this.attachments) this.attachments.decorate(node, item.attachments);
       } else if (item.type === "assistant_message") {
         const text = (item.content || []).map((part) => part.text || "").join("");
-        const bubble = el("div", { class: "fc-msg fc-assistant md", dataset: { role: "assistant" } });
+        const bubble = el("div", { class: "fc-msg fc-assistant md", dataset: { role: "assistant", itemId: item.id } });
         bubble.append(markdown.render(text));
         if (this.memory.stoppedIds().has(item.id)) bubble.classList.add("stopped");
         // The answer, then what can be done with it (thumbs, Copy).

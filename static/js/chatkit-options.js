@@ -44,13 +44,19 @@
     return Number.isFinite(id) && id > 0 ? id : null;
   }
 
-  /** A todo as a small widget (ChatKit's Basic root): its details and what can be done to it. */
+  /**
+   * A todo as a small widget (ChatKit's Basic root): its details and what can be done to it.
+   * @param {any} todo
+   * @returns {import("@openai/chatkit").Widgets.BasicRoot}
+   */
   function todoPreview(todo) {
+    /** @type {import("@openai/chatkit").Widgets.WidgetComponent[]} */
     const facts = [
       { type: "Badge", label: todo.completed ? "done" : "open", color: todo.completed ? "success" : "info", size: "sm" },
       { type: "Badge", label: `${todo.priority} priority`, color: todo.priority === "high" ? "danger" : "secondary", size: "sm" },
     ];
     if (todo.due_date) facts.push({ type: "Caption", value: `due ${todo.due_date}`, size: "sm" });
+    /** @type {import("@openai/chatkit").Widgets.WidgetComponent[]} */
     const children = [
       { type: "Title", value: todo.title, size: "sm" },
       { type: "Row", gap: 2, align: "center", children: facts },
@@ -76,6 +82,11 @@
   /**
    * The web component's options. `config` is the page's (chat/pages.py); `hooks`:
    * fetch (ChatKit's requests, with the bearer), initialThread, onOpenTodo(id).
+   * (The JSDoc types are ChatKit's: chat/tests/test_chatkit_guide.py checks them.)
+   *
+   * @param {any} config
+   * @param {{fetch: typeof fetch, initialThread: string | null, onOpenTodo?: (id: number) => void}} hooks
+   * @returns {import("@openai/chatkit").ChatKitOptions}
    */
   function chatkitOptions(config, hooks) {
     const composer = {

@@ -5,12 +5,23 @@
 
   const el = global.TodoChat.make;
 
-  function dueText(dueDate) {
+  /** "due Jan 5", "due today", "overdue · due Jan 3": as the chat's todo widgets say it. */
+  function dueText(dueDate, completed = false) {
     const date = new Date(`${dueDate}T00:00:00`);
     if (Number.isNaN(date.getTime())) return `due ${dueDate}`;
+    const today = new Date();
+    today.setHours(0, 0, 0, 0);
+    if (date.getTime() === today.getTime()) return "due today";
     const options = { day: "numeric", month: "short" };
-    if (date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
-    return `due ${date.toLocaleDateString([], options)}`;
+    if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
+    const text = `due ${date.toLocaleDateString([], options)}`;
+    return date < today && !completed ? `overdue · ${text}` : text;
+  }
+
+  function dueClass(dueDate, completed) {
+    const text = dueText(dueDate, completed);
+    if (text === "due today") return "badge due-today";
+    return text.startsWith("overdue") ? "badge overdue" : "badge";
   }
 
   function todoRow(todo) {
@@ -21,7 +32,7 @@
     item.setAttribute("aria-describedby", "todo-keys");
     const state = [todo.completed ? "done" : "open"];
     if (todo.priority && todo.priority !== "medium") state.push(`${todo.priority} priority`);
-    if (todo.due_date) state.push(dueText(todo.due_date));
+    if (todo.due_date) state.push(dueText(todo.due_date, todo.completed));
     item.setAttribute("aria-label", `${todo.title}, ${state.join(", ")}`);
 
     const box = el("input", "todo-check");
@@ -36,7 +47,7 @@
     if (todo.description) body.append(el("span", "todo-description", todo.description));
     const meta = el("span", "todo-meta");
     if (todo.priority && todo.priority !== "medium") meta.append(el("span", `badge priority-${todo.priority}`, todo.priority));
-    if (todo.due_date) meta.append(el("span", "badge", dueText(todo.due_date)));
+    if (todo.due_date) meta.append(el("span", dueClass(todo.due_date, todo.completed), dueText(todo.due_date, todo.completed)));
     if (meta.childNodes.length) body.append(meta);
 
     const actions = el("span", "todo-actions");
