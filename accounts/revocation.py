@@ -12,7 +12,9 @@ Scope (docs/security.md):
   they end at expiry or with the user.
 - Deactivating a user bumps the generation: all of their secrets are revoked.
 - Open `/ws/todos/` sockets hear both through the channel layer (a message to
-  the session's or the user's group) and close with 4401.
+  the session's or the user's group) and close with 4401. They also re-check
+  their access every few seconds (`access_held`, todos.consumers): a user
+  deactivated without a save (a queryset update) or deleted is closed too.
 
 The database is the source of truth, so this works without Redis; Redis only
 carries the socket messages across workers.
@@ -75,6 +77,33 @@ def revoke_user_secrets(*, user_id: int) -> None:
     """Revoke all of a user's secrets (a new generation) and close all their sockets."""
     User.objects.filter(pk=user_id).update(secret_generation=F("secret_generation") + 1)
     send_revoked(user_group(user_id))
+
+
+# What an open socket's access rests on: its user, and for a client secret the user's
+# generation when it was minted; its page session's sid, if any.
+SocketAccess = tuple[int, int | None, str | None]
+
+
+def access_held(accesses: list[SocketAccess]) -> list[bool]:
+    """For each access, whether it still holds: the user exists and is active, of the
+    same generation, and the sid was not signed out. Two queries for any number."""
+    generations = dict(
+        User.objects.filter(pk__in={user_id for user_id, _, _ in accesses}, is_active=True)
+        .order_by()
+        .values_list("pk", "secret_generation")
+    )
+    sids = {sid for _, _, sid in accesses if sid}
+    revoked = (
+        set(RevokedSession.objects.filter(sid__in=sids).order_by().values_list("sid", flat=True))
+        if sids
+        else set()
+    )
+    return [
+        user_id in generations
+        and (generation is None or generations[user_id] == generation)
+        and (sid is None or sid not in revoked)
+        for user_id, generation, sid in accesses
+    ]
 
 
 def send_revoked(group: str) -> None:

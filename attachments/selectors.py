@@ -65,7 +65,10 @@ def attachment_uploaded(*, attachment_id: str) -> AttachmentFile | None:
 def attachment_for_preview(*, attachment_id: str, user_id: int) -> AttachmentFile | None:
     return (
         AttachmentFile.objects.filter(
-            attachment_id=attachment_id, owner_id=user_id, status=Status.UPLOADED
+            attachment_id=attachment_id,
+            owner_id=user_id,
+            owner__is_active=True,  # a deactivated user's links stop at once
+            status=Status.UPLOADED,
         )
         .order_by()
         .first()

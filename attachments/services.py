@@ -123,7 +123,11 @@ def attachment_upload(
     if signed_in_user_id is not None and signed_in_user_id != claims.user_id:
         raise NotFound("Not found.")
     file = (
-        AttachmentFile.objects.filter(attachment_id=attachment_id, owner_id=claims.user_id)
+        AttachmentFile.objects.filter(
+            attachment_id=attachment_id,
+            owner_id=claims.user_id,
+            owner__is_active=True,  # a deactivated user's links stop at once
+        )
         .select_related("attachment")
         .first()
     )

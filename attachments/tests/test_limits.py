@@ -7,6 +7,7 @@ from http import HTTPStatus
 
 import pytest
 
+from accounts.models import User
 from attachments.models import AttachmentFile, Status
 from attachments.tests import client as ac
 from attachments.tests.conftest import stored_files
@@ -204,3 +205,26 @@ async def test_one_attachment_named_eleven_times_is_400_before_any_stream(
         async_client, ac.create_thread_with("add these", [mine["id"]] * 10), bearer(user)
     )
     assert any(event.type == "thread.item.done" for event in events)
+
+
+@pytest.mark.parametrize("how", ["save", "queryset update"])
+async def test_signed_links_stop_when_their_user_is_deactivated(
+    async_client, user, bearer, png, how
+):
+    # Issue 20 #9: preview and upload links are signed for a user and kept working
+    # after that user was deactivated (for a day, for previews).
+    image = await ac.attach(async_client, bearer(user), "p.png", png, "image/png")
+    pending = await ac.create(async_client, bearer(user), "a.txt", b"abc", "text/plain")
+    assert (await async_client.get(image["preview_url"])).status_code == HTTPStatus.OK
+
+    if how == "save":
+        user.is_active = False
+        await user.asave()
+    else:
+        await User.objects.filter(pk=user.pk).aupdate(is_active=False)
+
+    preview = await async_client.get(image["preview_url"])
+    assert ac.error(preview) == NOT_FOUND
+    url = pending["upload_descriptor"]["url"]
+    upload = await ac.upload(async_client, url, b"abc", "a.txt", "text/plain")
+    assert ac.error(upload) == NOT_FOUND

@@ -19,6 +19,9 @@ CHATKIT = {
     "MODEL_TIMEOUT_SECONDS": env_float("CHATKIT_MODEL_TIMEOUT_SECONDS", 60.0),
     "OFFLINE_TOKEN_DELAY_MS": env_int("CHATKIT_OFFLINE_TOKEN_DELAY_MS", 0),
     "SESSION_TTL": env_int("CHATKIT_SESSION_TTL", 600),  # client secrets, seconds
+    # Open /ws/todos/ sockets re-check their access this often (seconds): a user
+    # deactivated or deleted by any path (a queryset update too) is closed within it.
+    "SOCKET_RECHECK_SECONDS": env_float("CHATKIT_SOCKET_RECHECK_SECONDS", 5.0),
     "RATE_LIMIT": env_str("CHATKIT_RATE_LIMIT", "30/minute"),
     "THREAD_RETENTION_DAYS": env_int("CHATKIT_THREAD_RETENTION_DAYS", 30),
     "MAX_BODY_BYTES": env_int("CHATKIT_MAX_BODY_BYTES", 1048576),

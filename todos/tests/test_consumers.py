@@ -371,6 +371,28 @@ async def test_deactivation_closes_every_socket_of_the_user_4401(
     await assert_heard_nothing_else(theirs, other_user)
 
 
+@pytest.mark.parametrize("how", ["queryset update", "deleting the user"])
+async def test_deactivation_by_any_path_closes_the_users_sockets_within_seconds(
+    connect: Connect, user: User, other_user: User, settings, how: str
+) -> None:
+    # Issue 20 #9: only a deactivation through save() told the sockets; an update() or a
+    # deleted user left them open (and receiving) for as long as they stayed connected.
+    settings.CHATKIT = {**settings.CHATKIT, "SOCKET_RECHECK_SECONDS": 0.2}
+    secret, _ = await sync_to_async(mint_client_secret)(user=user)
+    by_secret = await connect(token=secret)
+    by_session = await connect(user=user)
+    theirs = await connect(user=other_user)
+
+    if how == "queryset update":
+        await User.objects.filter(pk=user.pk).aupdate(is_active=False)
+    else:
+        await user.adelete()
+
+    await assert_refused_within(by_secret, seconds=3)
+    await assert_refused_within(by_session, seconds=3)
+    await assert_heard_nothing_else(theirs, other_user)
+
+
 async def assert_refused_within(socket: WebsocketCommunicator, *, seconds: float) -> None:
     message = await socket.receive_output(timeout=seconds)
     assert message == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
