@@ -55,6 +55,7 @@ from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_cl
 from chat.sse import sse_event
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key
+from chat.widgets import todo_preview_widget
 from config import logcontext, pg
 from config.body_limit import body_limit_for, payload_too_large
 from config.db import run_sync
@@ -67,7 +68,7 @@ from config.errors import (
 from config.exceptions import ApiError, AuthError, BadRequest
 from runs.registry import Run
 from todos.models import Todo
-from todos.selectors import atodo_tag_search
+from todos.selectors import atodo_get, atodo_tag_search
 from usage import metrics
 from usage.quota import release_unused
 from usage.selectors import usage_today
@@ -332,6 +333,24 @@ async def entities_endpoint(request: HttpRequest) -> HttpResponse:
         return api_error_response(exc)
     entities = [todo_entity(todo) for todo in todos]
     return JsonResponse({"data": entities}, headers={"Cache-Control": "no-store"})
+
+
+async def entity_preview_endpoint(request: HttpRequest, todo_id: int) -> HttpResponse:
+    """`GET /api/chatkit/entities/<todo id>/preview` → `{"preview": <Basic widget>}`: a
+    tagged todo's details and actions for ChatKit's `entities.onRequestPreview` (the
+    same callers as the search; another user's todo is 404)."""
+    if (refused := _get_only(request)) is not None:
+        return refused
+    try:
+        user = await authenticate_chatkit_api(request)
+        todo = await atodo_get(user=user, todo_id=todo_id)
+    except ApiError as exc:
+        return api_error_response(exc)
+    preview, _ = todo_preview_widget(todo)
+    return JsonResponse(
+        {"preview": preview.model_dump(mode="json", exclude_none=True)},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 class ChatKitSessionView(APIView):

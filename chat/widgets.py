@@ -16,6 +16,7 @@ from typing import Literal
 from chatkit.actions import ActionConfig
 from chatkit.widgets import (
     Badge,
+    BasicRoot,
     Button,
     Caption,
     Card,
@@ -244,8 +245,9 @@ def list_status(widget: WidgetRoot) -> Status | None:
     return status if status in STATUSES else None  # type: ignore[return-value]
 
 
-def todo_preview_widget(todo: Todo, today: datetime.date | None = None) -> tuple[Card, str]:
-    """One todo's details and actions: what a tag's preview or click shows."""
+def todo_preview_widget(todo: Todo, today: datetime.date | None = None) -> tuple[BasicRoot, str]:
+    """One todo's details and actions, and its copy text: what a tag's preview shows
+    (`GET /api/chatkit/entities/<id>/preview`, ChatKit's `entities.onRequestPreview`)."""
     today = today or timezone.localdate()
     payload = {"id": todo.id}
     facts: list = [
@@ -288,10 +290,18 @@ def todo_preview_widget(todo: Todo, today: datetime.date | None = None) -> tuple
             ],
         )
     )
-    card = Card(
-        key=f"{PREVIEW_KEY_PREFIX}{todo.id}", size="sm", children=[Col(gap=2, children=body)]
+    # ChatKit's entity previews take a Basic root: the same components, as JSON.
+    preview = BasicRoot.model_validate(
+        {
+            "type": "Basic",
+            "key": f"{PREVIEW_KEY_PREFIX}{todo.id}",
+            "direction": "col",
+            "gap": 2,
+            "padding": 3,
+            "children": [part.model_dump(mode="json", exclude_none=True) for part in body],
+        }
     )
-    return card, todo_line(todo, today)[2:]
+    return preview, todo_line(todo, today)[2:]
 
 
 def list_heading(widget: WidgetRoot) -> str:

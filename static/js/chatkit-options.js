@@ -1,6 +1,6 @@
 /* What the page tells OpenAI's ChatKit web component (its options), and what both
  * chat clients share: the user's calendar day for the client tool `get_local_date`,
- * todo tags (@-mentions) searched at /api/chatkit/entities, and a todo's preview.
+ * todo tags (@-mentions) searched at /api/chatkit/entities, and their previews.
  * docs/chatkit.md sets the same options in a React app. */
 (function (global) {
   "use strict";
@@ -42,41 +42,6 @@
     const raw = (entity && entity.data && entity.data.todo_id) || (entity && entity.id);
     const id = parseInt(String(raw || "").replace(/^#/, ""), 10);
     return Number.isFinite(id) && id > 0 ? id : null;
-  }
-
-  /**
-   * A todo as a small widget (ChatKit's Basic root): its details and what can be done to it.
-   * @param {any} todo
-   * @returns {import("@openai/chatkit").Widgets.BasicRoot}
-   */
-  function todoPreview(todo) {
-    /** @type {import("@openai/chatkit").Widgets.WidgetComponent[]} */
-    const facts = [
-      { type: "Badge", label: todo.completed ? "done" : "open", color: todo.completed ? "success" : "info", size: "sm" },
-      { type: "Badge", label: `${todo.priority} priority`, color: todo.priority === "high" ? "danger" : "secondary", size: "sm" },
-    ];
-    if (todo.due_date) facts.push({ type: "Caption", value: `due ${todo.due_date}`, size: "sm" });
-    /** @type {import("@openai/chatkit").Widgets.WidgetComponent[]} */
-    const children = [
-      { type: "Title", value: todo.title, size: "sm" },
-      { type: "Row", gap: 2, align: "center", children: facts },
-    ];
-    if (todo.description) children.push({ type: "Text", value: todo.description, size: "sm", color: "secondary" });
-    children.push({
-      type: "Row",
-      gap: 2,
-      children: [
-        {
-          type: "Button",
-          label: `${todo.completed ? "Reopen" : "Complete"} “${todo.title}”`,
-          size: "sm",
-          style: "secondary",
-          onClickAction: { type: todo.completed ? "todos.reopen" : "todos.complete", payload: { id: todo.id } },
-        },
-        { type: "Button", label: `Delete “${todo.title}”`, size: "sm", variant: "ghost", color: "danger", onClickAction: { type: "todos.delete", payload: { id: todo.id } } },
-      ],
-    });
-    return { type: "Basic", direction: "col", gap: 2, padding: 3, children };
   }
 
   /**
@@ -126,11 +91,12 @@
           const id = todoIdOf(entity);
           if (id !== null && hooks.onOpenTodo) hooks.onOpenTodo(id);
         },
+        // The todo's details and actions, drawn by the server (chat/widgets.py).
         onRequestPreview: async (entity) => {
           const id = todoIdOf(entity);
           if (id === null) return { preview: null };
           try {
-            return { preview: todoPreview(await apiFetch(`${config.todosUrl}${id}/`)) };
+            return await apiFetch(`${config.entitiesUrl}/${id}/preview`);
           } catch (_) {
             return { preview: null }; // deleted since, or not the caller's
           }
@@ -141,5 +107,5 @@
     };
   }
 
-  Object.assign(global.TodoChat, { GET_LOCAL_DATE, localDate, answerClientTool, todoPreview, chatkitOptions, searchTodoEntities });
+  Object.assign(global.TodoChat, { GET_LOCAL_DATE, localDate, answerClientTool, chatkitOptions, searchTodoEntities });
 })(window);
