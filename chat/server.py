@@ -36,7 +36,9 @@ from chatkit.types import (
     ItemsListReq,
     LockedStatus,
     Page,
+    StreamingReq,
     SyncCustomActionResponse,
+    ThreadCreatedEvent,
     ThreadItem,
     ThreadItemAddedEvent,
     ThreadItemDoneEvent,
@@ -47,6 +49,8 @@ from chatkit.types import (
     ThreadsListReq,
     ThreadsRetryAfterItemReq,
     ThreadStreamEvent,
+    ThreadsUpdateReq,
+    ThreadUpdatedEvent,
     TranscriptionResult,
     UserMessageItem,
     UserMessageTextContent,
@@ -80,6 +84,7 @@ from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter
 from chat.idle_timeout import with_idle_timeout
 from chat.ledger import TurnLedger, already_applied_notes
+from chat.live import ThreadChange, publish_thread_change
 from chat.models import Thread
 from chat.models import ThreadItem as ThreadItemRow
 from chat.offline_model import OfflineModel
@@ -231,6 +236,12 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                     full = ThreadResponse(**thread.model_dump(), items=items)
                     await mark_answering([full])
                     return self._serialize(self._to_thread_response(full))
+        if isinstance(request, ThreadsUpdateReq):
+            answer = await super()._process_non_streaming(request, context)
+            publish_thread_change(
+                user_id=context.user.pk, thread_id=request.params.thread_id, reason="title"
+            )
+            return answer
         if isinstance(request, ThreadsListReq):
             params = request.params
             threads = await store.load_threads(
@@ -240,6 +251,25 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             data = [self._to_thread_response(thread) for thread in threads.data]
             return self._serialize(Page(has_more=threads.has_more, after=threads.after, data=data))
         return await super()._process_non_streaming(request, context)
+
+    async def _process_streaming_impl(
+        self, request: StreamingReq, context: RequestContext
+    ) -> AsyncIterator[ThreadStreamEvent]:
+        """The SDK's events; a new thread, a user's message (its turn has begun) and a
+        title are announced on the user's socket (chat/live.py), for their other tabs."""
+        thread_id: str | None = getattr(request.params, "thread_id", None)
+        async for event in super()._process_streaming_impl(request, context):
+            reason: ThreadChange | None = None
+            match event:
+                case ThreadCreatedEvent(thread=created):
+                    thread_id, reason = created.id, "created"
+                case ThreadItemDoneEvent(item=UserMessageItem()):
+                    reason = "item"
+                case ThreadUpdatedEvent():
+                    reason = "title"
+            yield event
+            if reason is not None and thread_id is not None:
+                publish_thread_change(user_id=context.user.pk, thread_id=thread_id, reason=reason)
 
     async def check_thread(self, request: ChatKitReq, context: RequestContext) -> None:
         """Load the request's thread, if it names one: NotFoundError when it isn't the

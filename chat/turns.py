@@ -44,6 +44,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from chat.context import RequestContext
+from chat.live import publish_thread_change
 from chat.models import new_thread_id
 from chat.sse import sse_event
 from config import async_cache
@@ -185,6 +186,8 @@ async def one_turn_at_a_time(
         if run is not None:
             await asyncio.shield(run.release())
         await lock.release()
+        # Unlocked: other tabs refetch the thread whole and active (chat/live.py).
+        publish_thread_change(user_id=context.user.pk, thread_id=thread_id, reason="status")
 
 
 async def _stored_turn(
