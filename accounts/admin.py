@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.services import user_deactivate
 
 
 @admin.register(User)
@@ -30,3 +34,10 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         ("Profile", {"classes": ("wide",), "fields": ("email", "name")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Unticking "active" deactivates through the service: the user's secrets are
+        revoked and their sockets closed, not just the flag saved."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_deactivate(user=obj)  # in the admin's transaction: sockets close on commit

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import checks, revocation  # noqa: F401 - registers signals and checks
+        from accounts import checks, signals  # noqa: F401 - registers signals and checks

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -15,18 +13,12 @@ class User(AbstractUser):
     better_auth_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     name = models.CharField(max_length=255, blank=True)
     # Carried in every ChatKit client secret; bumping it revokes them all
-    # (accounts.revocation, on deactivation).
+    # (accounts.services.user_deactivate).
     secret_generation = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         ordering = ["id"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # What the database held when loaded: a save that deactivates revokes.
-        # (Read from __dict__: a deferred field must not cost a query here.)
-        self._loaded_active = self.__dict__.get("is_active") if self.pk is not None else None
 
     def __str__(self) -> str:
         return self.email or self.username

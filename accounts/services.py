@@ -1,4 +1,4 @@
-"""User provisioning from verified Better Auth claims."""
+"""Writes on users: provisioning from verified Better Auth claims, deactivation, sign-out."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.jwt import Claims
 from accounts.models import User
+from accounts.revocation import revoke_session, revoke_user_secrets
 from config import pg
 from config.db import afirst_or_none, first_or_none, run_sync
 from config.exceptions import AuthError
@@ -97,3 +98,21 @@ async def _auser_by_sub(sub: str) -> User | None:
     if not pg.enabled():
         return await afirst_or_none(User.objects.filter(better_auth_id=sub))
     return user_from_row(await pg.fetchone(USER_BY_SUB_SQL, (sub,)))
+
+
+def user_deactivate(*, user: User) -> User:
+    """Deactivate `user`: from the commit on, their JWTs and every client secret they
+    hold answer 401 (a new secret generation, so reactivating them revives none) and
+    their open sockets close with 4401."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        revoke_user_secrets(user_id=user.pk)
+    user.refresh_from_db(fields=["is_active", "secret_generation"])
+    return user
+
+
+def user_sign_out(*, user: User, sid: str) -> None:
+    """Sign the page session `sid` of `user` out of ChatKit: the secrets minted from it
+    answer 401 and its sockets close (the user's other sessions are untouched)."""
+    with transaction.atomic():
+        revoke_session(user_id=user.pk, sid=sid)

@@ -341,8 +341,8 @@ def sockets_phase(
     server: Server, users: list[BenchUser], sizes: dict[str, int], work: Path
 ) -> dict[str, Any]:
     """A reconnect storm and one change fanned out to many open sockets (bench/sockets.py)."""
+    from accounts.client_secrets import mint_client_secret
     from accounts.models import User
-    from chat.sessions import mint_client_secret
 
     rows = {u.pk: u for u in User.objects.filter(pk__in=[b.pk for b in users])}
     secrets_ = [mint_client_secret(user=rows[b.pk])[0] for b in users[: sizes["storm"]]]

@@ -40,6 +40,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import aauthenticate_jwt, bearer_token
+from accounts.client_secrets import (
+    aauthenticate_client_secret,
+    is_client_secret,
+    mint_client_secret,
+)
 from accounts.models import User
 from accounts.revocation import session_sid
 from attachments.selectors import acheck_message_attachments
@@ -51,7 +56,6 @@ from chat.limits import check_limits
 from chat.pending import check_answer_request
 from chat.ratelimit import acheck_chat_turn
 from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_server
-from chat.sessions import aauthenticate_client_secret, is_client_secret, mint_client_secret
 from chat.sse import sse_event
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key

@@ -16,12 +16,12 @@ django_asgi_app = ChatKitASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chat.routing import websocket_urlpatterns  # noqa: E402
+from accounts.ws_auth import WebsocketAuthMiddleware  # noqa: E402
 from chat.server import warm_up  # noqa: E402
-from chat.ws_auth import WebsocketAuthMiddleware  # noqa: E402
 from config.body_limit import BodyLimitMiddleware  # noqa: E402
 from config.logcontext import RequestIdMiddleware  # noqa: E402
 from config.proxy import TrustedProxyMiddleware  # noqa: E402
+from config.routing import websocket_urlpatterns  # noqa: E402
 from config.startup import check_start_up  # noqa: E402
 
 check_start_up()

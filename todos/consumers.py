@@ -2,10 +2,11 @@
 
 A socket closes with 4401 when its access ends: at its client secret's expiry (a
 timer), when its page session signs out, and when its user is deactivated (a
-channel-layer message from accounts.revocation to the session's or user's group).
-And whatever the path (a queryset update, a deleted user): the open sockets of each
-worker re-check their access together every CHATKIT_SOCKET_RECHECK_SECONDS (one
-pair of queries for all of them, `accounts.revocation.access_held`).
+channel-layer message from accounts.revocation to the session's or user's group,
+sent when the sign-out or the deactivation commits). And whatever the path (a save, a
+queryset update, a deleted user): the open sockets of each worker re-check their access
+together every CHATKIT_SOCKET_RECHECK_SECONDS (one pair of queries for all of them,
+`accounts.revocation.access_held`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from accounts.client_secrets import SecretClaims
 from accounts.revocation import (
     REVOKED_MESSAGE_TYPE,
     SESSION_KEY,
@@ -29,8 +31,7 @@ from accounts.revocation import (
     session_sid,
     user_group,
 )
-from chat.sessions import SecretClaims
-from chat.ws_auth import SCOPE_CLAIMS, SCOPE_SUBPROTOCOL
+from accounts.ws_auth import SCOPE_CLAIMS, SCOPE_SUBPROTOCOL
 from config.db import run_sync
 from config.wsdispatch import DatabaseFreeDispatchMixin
 from todos.events import MESSAGE_TYPE

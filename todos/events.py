@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from accounts.revocation import user_group
 from config.broadcast import send_to_group
 
 TodoChange = Literal["created", "updated", "deleted"]
@@ -17,8 +18,9 @@ MESSAGE_TYPE = "todo.change"
 
 
 def group_name(user_id: int) -> str:
-    """The group every live connection of one user joins."""
-    return f"todos.user.{user_id}"
+    """The group every live connection of one user joins (accounts owns its name:
+    revocations are sent to it too)."""
+    return user_group(user_id)
 
 
 def change_message(*, kind: TodoChange, todo: dict[str, Any]) -> dict[str, Any]:

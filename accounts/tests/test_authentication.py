@@ -28,7 +28,7 @@ from accounts.tests.betterauth import (
     hmac_signer,
     signer,
 )
-from chat.ws_auth import SECRET_SUBPROTOCOL
+from accounts.ws_auth import SECRET_SUBPROTOCOL
 from config.asgi import application
 from config.errors import api_error_response
 from config.exceptions import AuthError

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from chat.sessions import mint_client_secret
+from accounts.client_secrets import mint_client_secret
 from chat.tests import chatkit_client as ck
 from chat.tests.test_views import stream
 from todos.models import Todo

@@ -10,9 +10,9 @@ from http import HTTPStatus
 import httpx
 import pytest
 
+from accounts.client_secrets import mint_client_secret
 from chat.models import ThreadItem
 from chat.offline_model import HELP_TEXT
-from chat.sessions import mint_client_secret
 from chat.tests import chatkit_client as ck
 from chat.tests.turn_streams import StreamedTurn, wait_for
 

@@ -9,14 +9,15 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from accounts.models import User
-from accounts.revocation import revoke_session, revoke_user_secrets
-from accounts.tests.factories import UserFactory
-from chat.sessions import (
+from accounts.client_secrets import (
     aauthenticate_client_secret,
     authenticate_client_secret,
     mint_client_secret,
 )
+from accounts.models import User
+from accounts.revocation import revoke_session, revoke_user_secrets
+from accounts.services import user_deactivate
+from accounts.tests.factories import UserFactory
 from config import pg
 from config.exceptions import AuthError
 
@@ -152,8 +153,7 @@ def test_deactivation_revokes_all_secrets_even_after_reactivation(user):
     from_page = _page_secret(_page(user))
     from_api, _ = mint_client_secret(user=user)
 
-    user.is_active = False
-    user.save()
+    user_deactivate(user=user)
     user.is_active = True
     user.save()
 

@@ -11,10 +11,10 @@ import pytest
 from chatkit.server import ChatKitServer
 from django.test import AsyncClient
 
+from accounts.client_secrets import mint_client_secret
 from chat.models import Thread, ThreadItem
 from chat.server import get_server
 from chat.services import thread_purge
-from chat.sessions import mint_client_secret
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import thread_metadata
 from chat.views import _refusal

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import websockets
 
+from accounts.client_secrets import mint_client_secret
 from accounts.models import User
-from chat.sessions import mint_client_secret
 from config.logredact import RedactTokensFilter, redact
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

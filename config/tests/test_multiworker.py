@@ -19,8 +19,8 @@ import pytest
 import websockets
 from django.contrib.auth.hashers import make_password
 
+from accounts.client_secrets import mint_client_secret
 from accounts.models import User
-from chat.sessions import mint_client_secret
 from config.tests.servers import ServerProcess, post_chatkit, sse_events, user_input
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -338,7 +338,7 @@ def test_bad_credentials_are_401(user, authorization):
 
 
 def test_a_chatkit_client_secret_is_refused(user):
-    from chat.sessions import mint_client_secret
+    from accounts.client_secrets import mint_client_secret
 
     secret, _expires_at = mint_client_secret(user=user)
     TodoFactory(owner=user)

@@ -17,11 +17,12 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django.test import AsyncClient
 
+from accounts.client_secrets import mint_client_secret
 from accounts.models import User
+from accounts.services import user_deactivate
 from accounts.tests.factories import UserFactory
-from chat.sessions import mint_client_secret
+from accounts.ws_auth import SECRET_SUBPROTOCOL
 from chat.tests.chatkit_client import create_thread, read_stream
-from chat.ws_auth import SECRET_SUBPROTOCOL
 from config.asgi import application
 from todos import events, services
 from todos.consumers import CLOSE_UNAUTHENTICATED
@@ -363,8 +364,7 @@ async def test_deactivation_closes_every_socket_of_the_user_4401(
     by_session = await connect(user=user)
     theirs = await connect(user=other_user)
 
-    user.is_active = False
-    await user.asave(update_fields=["is_active"])
+    await sync_to_async(user_deactivate)(user=user)
 
     await assert_refused(by_secret)
     await assert_refused(by_session)

@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 import pytest
 
-from chat.sessions import mint_client_secret
+from accounts.client_secrets import mint_client_secret
 from chat.tests import chatkit_client as ck
 from chat.tests.test_views import post, stream
 from usage import quota

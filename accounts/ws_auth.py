@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 
-from chat.sessions import PREFIX, aauthenticate_client_secret_claims
+from accounts.client_secrets import PREFIX, aauthenticate_client_secret_claims
 from config.exceptions import AuthError
 
 logger = logging.getLogger(__name__)

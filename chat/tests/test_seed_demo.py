@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import User
+from chat.management.commands.seed_demo import DEMO_TODOS
 from chat.models import Thread
-from todos.management.commands.seed_demo import DEMO_TODOS
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db

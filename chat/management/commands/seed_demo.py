@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from chat.services import demo_thread_id, seed_demo_conversation
 from config.env import env_str
 from todos import services
 from todos.models import Priority, Todo
@@ -128,8 +129,6 @@ class Command(BaseCommand):
         return user, True
 
     def _seed(self, demo: User, verbosity: int, *, reset: bool) -> int:
-        from chat.services import demo_thread_id, seed_demo_conversation
-
         if reset:
             for todo_id in Todo.objects.for_user(demo).values_list("id", flat=True):
                 services.todo_delete(user=demo, todo_id=todo_id)

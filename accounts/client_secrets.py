@@ -25,6 +25,7 @@ from config.exceptions import AuthError
 
 PREFIX = "cks_"
 MAX_LENGTH = 512
+# The salt keeps its old module name: a new one would sign every live secret out.
 _SALT = "chat.sessions.client_secret.v2"
 
 
