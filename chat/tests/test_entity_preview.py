@@ -12,7 +12,7 @@ from chatkit.widgets import BasicRoot
 from django.test import AsyncClient
 from django.utils import timezone
 
-from chat.sessions import mint_client_secret
+from accounts.client_secrets import mint_client_secret
 from todos.models import Todo
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import websockets
 
+from accounts.client_secrets import mint_client_secret
 from accounts.models import User
 from chat.models import Thread
-from chat.sessions import mint_client_secret
 from chat.tests import chatkit_client as ck
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
