@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.run import BASE_DIR, BenchUser, concurrency_phase, free_port, running_server
+from bench.environment import BASE_DIR, BenchUser, free_port
+from bench.phases import concurrency_phase
+from bench.servers import running_server
 
 OPENAI_LEVELS = {1: 10, 50: 2}
 NGINX_LEVELS = {1: 10, 50: 3}

@@ -23,8 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import turn_body
-from bench.run import (
+from bench.environment import (
     DEFAULT_DATABASE_URL,
     configure_django,
     create_users,
@@ -33,6 +32,7 @@ from bench.run import (
     jwks_server,
     reset_bench_rows,
 )
+from bench.loadgen import turn_body
 
 
 async def run_turns(token: str, turns: int, message: str) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.run import ensure_database  # noqa: E402
+from bench.environment import ensure_database  # noqa: E402
 
 USERS = 2000
 THREADS = 100_000
