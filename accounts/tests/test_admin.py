@@ -49,6 +49,7 @@ def test_user_add_page_renders(staff_client):
     response = staff_client.get(reverse("admin:accounts_user_add"))
 
     assert response.status_code == HTTPStatus.OK
+    assert 'name="username"' in response.content.decode()
 
 
 def test_non_staff_is_sent_to_login(client, user):

@@ -116,7 +116,9 @@ def test_retired_key_is_refused_once_keys_are_refreshed(client, better_auth):
 
     better_auth.rotate(retire_old=True)
 
-    assert _me(client, old_token).status_code == HTTPStatus.UNAUTHORIZED
+    refused = _me(client, old_token)
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+    assert refused.json()["error"]["message"] == "Token signed by an unknown key."
     assert _me(client, better_auth.token()).status_code == HTTPStatus.OK
 
 
@@ -329,7 +331,9 @@ def test_only_asymmetric_algorithms_are_ever_allowed(settings):
 def test_dev_tokens_are_refused_when_better_auth_is_configured(client, better_auth, user):
     token = dev_issuer.issue_token(user.email, sub=user.better_auth_id)
 
-    assert _me(client, token).status_code == HTTPStatus.UNAUTHORIZED
+    refused = _me(client, token)
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+    assert refused.json()["error"]["message"] == "Token signed by an unknown key."
 
 
 @pytest.mark.django_db

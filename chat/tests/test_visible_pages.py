@@ -119,6 +119,8 @@ async def test_another_users_thread_pages_are_404(
     ):
         response = await post(async_client, body, bearer(other_user))
         assert response.status_code == HTTPStatus.NOT_FOUND, body
+        assert response.json()["error"]["code"] == "not_found"
+        assert thread_id.encode() not in response.content
 
 
 async def test_a_hidden_item_written_by_the_store_is_stored_hidden(user, store_kind):

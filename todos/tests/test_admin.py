@@ -37,8 +37,12 @@ def test_changelist_search_by_owner_email_and_filters(admin_client):
 
 def test_change_and_add_pages_render(admin_client):
     todo = TodoFactory(title="Editable")
-    assert admin_client.get(f"{CHANGELIST}{todo.id}/change/").status_code == HTTPStatus.OK
-    assert admin_client.get(f"{CHANGELIST}add/").status_code == HTTPStatus.OK
+    change = admin_client.get(f"{CHANGELIST}{todo.id}/change/")
+    assert change.status_code == HTTPStatus.OK
+    assert 'value="Editable"' in change.content.decode()
+    add = admin_client.get(f"{CHANGELIST}add/")
+    assert add.status_code == HTTPStatus.OK
+    assert 'name="title"' in add.content.decode()
 
 
 def test_non_staff_cannot_open_the_admin(client, user):

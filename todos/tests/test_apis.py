@@ -454,7 +454,10 @@ def test_deeply_nested_json_is_400_not_500(client_for_user):
 def test_basic_credentials_from_a_proxy_do_not_break_the_session(user):
     browser = Client(headers={"Authorization": "Basic c3RhZ2luZzpwcm94eQ=="})
     browser.force_login(user)
-    assert browser.get(LIST).status_code == HTTPStatus.OK
+    todo = TodoFactory(owner=user)
+    listed = browser.get(LIST)
+    assert listed.status_code == HTTPStatus.OK
+    assert [row["id"] for row in listed.json()["results"]] == [todo.id]
     # Without a session, a Basic header alone is still SPEC's 401.
     alone = Client(headers={"Authorization": "Basic c3RhZ2luZzpwcm94eQ=="}).get(LIST)
     assert_error(alone, HTTPStatus.UNAUTHORIZED, "auth_error")
