@@ -3,7 +3,8 @@
 `python -m bench.usage_dashboard [--rows 1000000] [--database-url postgres://…/bench_usage]`
 
 Loads `--rows` TurnUsage rows (COPY; 60 days, 2,000 users, 100,000 threads) into their
-own database (created when missing; its usage rows are replaced), then times each
+own database (created when missing; its usage rows are replaced) and their daily
+rollup (one row per user and day, which turns keep as they are written), then times each
 query /admin/usage/ runs (the last 30 days, all users and one user) and prints the
 median and worst of a few runs. Figures: docs/performance.md, "Usage dashboard".
 """
@@ -35,7 +36,8 @@ def load(rows: int) -> int:
     from django.db import connection
 
     from accounts.models import User
-    from usage.models import TurnUsage
+    from usage.models import TurnUsage, UsageDay
+    from usage.rollup import rebuild_days
 
     users = list(
         User.objects.filter(username__startswith="usage-bench-").values_list("pk", flat=True)
@@ -87,6 +89,11 @@ def load(rows: int) -> int:
     with connection.cursor() as cursor:  # outside a transaction: VACUUM sets the visibility map
         cursor.execute(f"VACUUM ANALYZE {table}")
     print(f"loaded {rows:,} rows in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    days = rebuild_days()  # the daily rollup the turns keep as they are written
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {UsageDay._meta.db_table}")
+    print(f"rolled up into {days:,} user-days in {time.perf_counter() - started:.1f} s")
     return users[0]
 
 

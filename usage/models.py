@@ -80,3 +80,46 @@ class TurnUsage(models.Model):
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+# First-token histogram of a UsageDay: the upper bounds (ms) of its buckets, the last
+# one open. A p95 read from it is the bound of the bucket it falls in.
+FIRST_TOKEN_BOUNDS_MS = (100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 8000, 13000, 20000)
+
+
+def first_token_bucket(ms: int) -> int:
+    return next(
+        (i for i, bound in enumerate(FIRST_TOKEN_BOUNDS_MS) if ms <= bound),
+        len(FIRST_TOKEN_BOUNDS_MS),
+    )
+
+
+class UsageDay(models.Model):
+    """One user's turns of one UTC day, added up as each turn's row is written: the
+    dashboard reads these (one per user and day), not a million turns."""
+
+    day = models.DateField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="usage_days"
+    )
+    turns = models.PositiveIntegerField(default=0)  # refused ones not counted
+    errors = models.PositiveIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+    # Turns by first-token time: first_token_<i> counts those up to FIRST_TOKEN_BOUNDS_MS[i].
+    for _index in range(len(FIRST_TOKEN_BOUNDS_MS) + 1):
+        locals()[f"first_token_{_index}"] = models.PositiveIntegerField(default=0)
+    del _index
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user"], name="usage_day_user_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.day}"
+
+
+FIRST_TOKEN_COLUMNS = tuple(f"first_token_{i}" for i in range(len(FIRST_TOKEN_BOUNDS_MS) + 1))

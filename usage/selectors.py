@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from accounts.models import User
 from usage import quota
-from usage.models import Outcome, TurnUsage
+from usage.models import FIRST_TOKEN_BOUNDS_MS, FIRST_TOKEN_COLUMNS, Outcome, TurnUsage, UsageDay
 
 
 def usage_today(*, user: User, now: datetime.datetime) -> dict[str, Any]:
@@ -64,85 +62,75 @@ def _range(start: datetime.date, end: datetime.date, user_id: int | None) -> Que
     return rows.filter(user_id=user_id) if user_id is not None else rows
 
 
-class Percentile95(Aggregate):
-    """PostgreSQL's percentile_cont(0.95) over the group (NULLs ignored)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.95) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+def _days(start: datetime.date, end: datetime.date, user_id: int | None) -> QuerySet[UsageDay]:
+    days = UsageDay.objects.filter(day__gte=start, day__lte=end)
+    return days.filter(user_id=user_id) if user_id is not None else days
 
 
 def usage_by_day(
     *, start: datetime.date, end: datetime.date, user_id: int | None = None
 ) -> list[Day]:
     """Turns, tokens, cost, errors and first-token p95 for every day of the range (zeros
-    for days without turns): one grouped query (on PostgreSQL, the p95s in it too)."""
-    on_postgres = connection.vendor == "postgresql"
+    for days without turns), from the daily rollup: one grouped query over one row per
+    user and day. The p95 is the upper bound of the first-token bucket it falls in."""
     totals = {
         row["day"]: row
-        for row in _range(start, end, user_id)
-        .annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))
+        for row in _days(start, end, user_id)
         .values("day")
         .annotate(
-            turns=Count("id", filter=~Q(outcome=Outcome.REFUSED)),
-            tokens=Sum(F("input_tokens") + F("output_tokens"), default=0),
-            cost=Sum("cost", default=Decimal(0)),
-            errors=Count("id", filter=Q(outcome=Outcome.FAILED)),
-            **({"p95": Percentile95("first_token_ms")} if on_postgres else {}),
+            turns_sum=Sum("turns"),
+            tokens=Sum(F("input_tokens") + F("output_tokens")),
+            cost_sum=Sum("cost"),
+            errors_sum=Sum("errors"),
+            **{f"{name}_sum": Sum(name) for name in FIRST_TOKEN_COLUMNS},
         )
         .order_by()
     }
-    p95s = (
-        {day: row["p95"] for day, row in totals.items()}
-        if on_postgres
-        else _first_token_p95_in_python(start, end, user_id)
-    )
     days = []
     for offset in range((end - start).days + 1):
         day = start + datetime.timedelta(days=offset)
         row = totals.get(day, {})
+        counts = [row.get(f"{name}_sum") or 0 for name in FIRST_TOKEN_COLUMNS]
         days.append(
             Day(
                 day=day,
-                turns=row.get("turns", 0),
-                tokens=row.get("tokens", 0),
-                cost=row.get("cost") or Decimal(0),
-                errors=row.get("errors", 0),
-                p95_first_token_ms=p95s.get(day),
+                turns=row.get("turns_sum") or 0,
+                tokens=row.get("tokens") or 0,
+                cost=row.get("cost_sum") or Decimal(0),
+                errors=row.get("errors_sum") or 0,
+                p95_first_token_ms=_bucket_p95(counts),
             )
         )
     return days
 
 
-def _first_token_p95_in_python(
-    start: datetime.date, end: datetime.date, user_id: int | None
-) -> dict[datetime.date, float]:
-    """Elsewhere (SQLite, development): the nearest-rank p95 of each day."""
-    rows = _range(start, end, user_id).filter(first_token_ms__isnull=False)
-    by_day: dict[datetime.date, list[int]] = {}
-    for created_at, ms in rows.values_list("created_at", "first_token_ms").order_by():
-        by_day.setdefault(created_at.astimezone(datetime.UTC).date(), []).append(ms)
-    return {day: _p95(values) for day, values in by_day.items()}
-
-
-def _p95(values: list[int]) -> float:
-    ordered = sorted(values)
-    return float(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)])
+def _bucket_p95(counts: list[int]) -> float | None:
+    """The bound of the bucket holding the 95th percentile; past the last bound, the
+    last bound (the open bucket has none)."""
+    total = sum(counts)
+    if not total:
+        return None
+    rank, seen = math.ceil(0.95 * total), 0
+    for index, count in enumerate(counts):
+        seen += count
+        if seen >= rank:
+            return float(FIRST_TOKEN_BOUNDS_MS[min(index, len(FIRST_TOKEN_BOUNDS_MS) - 1)])
+    return float(FIRST_TOKEN_BOUNDS_MS[-1])
 
 
 def top_users(
     *, start: datetime.date, end: datetime.date, user_id: int | None = None, limit: int = 10
 ) -> list[dict[str, Any]]:
-    """The users who cost most in the range: id, email, turns, tokens, cost (grouped by
-    id alone; the emails of the few on top are read after)."""
+    """The users who cost most in the range: id, email, turns, tokens, cost (from the
+    daily rollup; the emails of the few on top are read after)."""
     rows = list(
-        _range(start, end, user_id)
+        _days(start, end, user_id)
         .exclude(user_id=None)
         .values("user_id")
         .annotate(
-            turns=Count("id", filter=~Q(outcome=Outcome.REFUSED)),
+            turns=Sum("turns"),
             tokens=Sum(F("input_tokens") + F("output_tokens")),
-            cost=Sum("cost", default=Decimal(0)),
+            cost=Sum("cost"),
         )
         .order_by("-cost", "-tokens")[:limit]
     )

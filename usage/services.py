@@ -15,9 +15,10 @@ from django.utils import timezone
 from config import logcontext, pg
 from config.db import run_sync
 from usage import metrics
-from usage.models import Outcome, TurnUsage
+from usage.models import FIRST_TOKEN_COLUMNS, Outcome, TurnUsage, UsageDay
 from usage.prices import turn_cost
 from usage.quota import Reservation, settle
+from usage.rollup import day_delta, turn_usage_create, utc_day
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,17 @@ _COLUMNS = (
     "cost",
     "created_at",
 )
+_DAY_COLUMNS = ("turns", "errors", "input_tokens", "output_tokens", "cost", *FIRST_TOKEN_COLUMNS)
+_DAY_TABLE = UsageDay._meta.db_table
+# The turn's row and its user's day in one statement (PostgreSQL): the day is created
+# or added to (ON CONFLICT), so concurrent turns of one user add up exactly.
 _INSERT = (
-    f"INSERT INTO {TurnUsage._meta.db_table} ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+    f"WITH turn AS (INSERT INTO {TurnUsage._meta.db_table} ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})) "
+    f"INSERT INTO {_DAY_TABLE} (day, user_id, {', '.join(_DAY_COLUMNS)}) "
+    f"VALUES (%s, %s, {', '.join(['%s'] * len(_DAY_COLUMNS))}) "
+    "ON CONFLICT (day, user_id) DO UPDATE SET "
+    + ", ".join(f"{name} = {_DAY_TABLE}.{name} + EXCLUDED.{name}" for name in _DAY_COLUMNS)
 )
 
 
@@ -177,10 +186,17 @@ async def _write(row: dict[str, Any], reservation: Reservation | None) -> None:
     if reservation is not None:
         await settle(reservation, row["input_tokens"] + row["output_tokens"])
     try:
-        if pg.enabled():
-            await pg.execute_once(_INSERT, tuple(row[column] for column in _COLUMNS))
+        if pg.enabled() and row["user_id"] is not None:
+            delta = day_delta(row)
+            params = (
+                *(row[column] for column in _COLUMNS),
+                utc_day(row["created_at"]),
+                row["user_id"],
+                *(delta[name] for name in _DAY_COLUMNS),
+            )
+            await pg.execute_once(_INSERT, params)
         else:
-            await run_sync(TurnUsage.objects.create, **row)
+            await run_sync(turn_usage_create, row)
     except Exception:  # a lost usage row must not break chat; it is logged
         logger.exception("Could not record a turn's usage")
 

@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from chat.tests.factories import ThreadFactory
-from usage.models import TurnUsage
+from usage.models import UsageDay
+from usage.rollup import rebuild_days, turn_usage_create
 
 pytestmark = pytest.mark.django_db
 
@@ -20,19 +21,21 @@ URL = "/admin/usage/"
 
 
 def turn(user, *, days_ago=0, thread_id="thr_a", tokens=(100, 20), cost="0.01", **extra):
-    created = timezone.now() - datetime.timedelta(days=days_ago)
-    return TurnUsage(
-        user=user,
-        thread_id=thread_id,
-        model="gpt-4.1-mini",
-        input_tokens=tokens[0],
-        output_tokens=tokens[1],
-        cost=Decimal(cost),
-        outcome=extra.pop("outcome", "answered"),
-        total_ms=extra.pop("total_ms", 900),
-        first_token_ms=extra.pop("first_token_ms", 300),
-        created_at=created,
-        **extra,
+    """A turn's row, written as turns write it (with its user's day)."""
+    return turn_usage_create(
+        {
+            "user_id": user.pk,
+            "thread_id": thread_id,
+            "model": "gpt-4.1-mini",
+            "input_tokens": tokens[0],
+            "output_tokens": tokens[1],
+            "cost": Decimal(cost),
+            "outcome": extra.pop("outcome", "answered"),
+            "total_ms": extra.pop("total_ms", 900),
+            "first_token_ms": extra.pop("first_token_ms", 300),
+            "created_at": timezone.now() - datetime.timedelta(days=days_ago),
+            **extra,
+        }
     )
 
 
@@ -43,15 +46,11 @@ def total(html: str, name: str) -> str:
 
 
 def test_staff_see_charts_and_totals_equal_to_the_rows(admin_client, user, other_user):
-    TurnUsage.objects.bulk_create(
-        [
-            turn(user, tokens=(1000, 200), cost="0.5"),
-            turn(user, days_ago=1, tokens=(10, 5), cost="0.25", outcome="failed"),
-            turn(other_user, thread_id="thr_b", tokens=(3, 2), cost="0.125"),
-            turn(other_user, days_ago=40, tokens=(7, 7), cost="9"),  # outside the 30 days
-            turn(other_user, outcome="refused", tokens=(0, 0), cost="0", first_token_ms=None),
-        ]
-    )
+    turn(user, tokens=(1000, 200), cost="0.5")
+    turn(user, days_ago=1, tokens=(10, 5), cost="0.25", outcome="failed")
+    turn(other_user, thread_id="thr_b", tokens=(3, 2), cost="0.125")
+    turn(other_user, days_ago=40, tokens=(7, 7), cost="9")  # outside the 30 days
+    turn(other_user, outcome="refused", tokens=(0, 0), cost="0", first_token_ms=None)
 
     response = admin_client.get(URL)
 
@@ -74,12 +73,38 @@ def test_staff_see_charts_and_totals_equal_to_the_rows(admin_client, user, other
 
 
 def test_first_token_p95_per_day(admin_client, user):
-    TurnUsage.objects.bulk_create([turn(user, first_token_ms=ms) for ms in range(1, 101)])
+    for ms in [*range(10, 1000, 10), 2500]:  # 95 % are within 1000 ms
+        turn(user, first_token_ms=ms)
 
     html = admin_client.get(URL).content.decode()
 
     today = timezone.now().astimezone(datetime.UTC).strftime("%b %d")
-    assert re.search(rf"<title>{today}: 95 ms</title>", html), html
+    assert re.search(rf"<title>{today}: 1,000 ms</title>", html), html
+
+
+def test_the_daily_rollup_equals_the_turn_rows(user, other_user):
+    turn(user, tokens=(10, 1), cost="0.5", first_token_ms=90)
+    turn(user, tokens=(20, 2), cost="0.25", outcome="failed", first_token_ms=2500)
+    turn(other_user, days_ago=1, tokens=(5, 5), cost="1")
+    kept = {
+        (row.day, row.user_id): (row.turns, row.errors, row.input_tokens, row.cost)
+        for row in UsageDay.objects.all()
+    }
+
+    assert rebuild_days() == 2
+    rebuilt = {
+        (row.day, row.user_id): (row.turns, row.errors, row.input_tokens, row.cost)
+        for row in UsageDay.objects.all()
+    }
+    assert rebuilt == kept
+    today = UsageDay.objects.get(user=user)
+    assert (today.turns, today.errors, today.input_tokens, today.cost) == (
+        2,
+        1,
+        30,
+        Decimal("0.75"),
+    )
+    assert (today.first_token_0, today.first_token_8) == (1, 1)  # <= 100 ms, <= 3000 ms
 
 
 def test_a_bad_filter_is_an_error_not_a_crash(admin_client):
@@ -97,7 +122,7 @@ def test_non_staff_are_refused(client, user):
 
 def test_a_threads_admin_page_shows_its_turns_usage(admin_client, user):
     thread = ThreadFactory(owner=user)
-    TurnUsage.objects.bulk_create([turn(user, thread_id=thread.pk, tokens=(1234, 56))])
+    turn(user, thread_id=thread.pk, tokens=(1234, 56))
 
     response = admin_client.get(f"/admin/chat/thread/{thread.pk}/change/")
 

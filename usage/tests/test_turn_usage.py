@@ -14,7 +14,7 @@ from chat.server import get_server
 from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
-from usage.models import TurnUsage
+from usage.models import TurnUsage, UsageDay
 from usage.prices import turn_cost
 from usage.services import turn_records_flush
 
@@ -74,6 +74,13 @@ async def test_a_real_model_turn_stores_the_providers_usage_exactly(user, settin
     # Uncached input, cached input and output at their prices, per million tokens:
     # (2636 - 2304) * 0.4 + 2304 * 0.1 + 75 * 1.6 = 483.2
     assert row.cost == Decimal("0.0004832")
+    day = await UsageDay.objects.aget(user=user)  # the daily rollup, in the same write
+    assert (day.turns, day.input_tokens, day.output_tokens, day.cost) == (
+        1,
+        2636,
+        75,
+        Decimal("0.0004832"),
+    )
 
 
 async def test_a_turn_the_client_stops_is_recorded_as_stopped(user, settings):
