@@ -14,7 +14,15 @@ from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from chat.models import Feedback
-from chat.tests.browser import ConsoleErrors, composer, open_page, orm, say, todo_item
+from chat.tests.browser import (
+    ConsoleErrors,
+    composer,
+    open_page,
+    orm,
+    say,
+    sign_in,
+    todo_item,
+)
 from config.tests.servers import ServerProcess
 from todos.models import Todo
 from todos.tests.factories import TodoFactory
@@ -108,3 +116,53 @@ def test_the_browser_answers_get_local_date_with_its_own_day(
     assert todo.due_date == today + datetime.timedelta(days=1)
     assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
     assert console.errors == []
+
+
+def test_the_chatkit_component_gets_every_option_the_server_answers(
+    run_server: Callable[..., ServerProcess], page_user: User, stub_cdn: str, browser: Browser
+) -> None:
+    """The web component's options (static/js/chatkit-options.js), their handlers
+    called as ChatKit would call them, against the real server."""
+    milk = orm(TodoFactory, owner=page_user, title="oat milk")
+    orm(TodoFactory, owner=page_user, title="call mom")
+    server = run_server(
+        env={"CHATKIT_JS_URL": stub_cdn, "CHATKIT_MODELS": "gpt-a,gpt-b", "CHATKIT_MODEL": ""}
+    )
+    page = browser.new_context().new_page()
+    sign_in(page, server, page_user)
+    expect(page.locator("openai-chatkit")).to_have_text("stub ChatKit")
+
+    options = page.evaluate(
+        """() => {
+          const o = window.__chatkitStub.options;
+          return { uploadStrategy: o.api.uploadStrategy, actions: o.threadItemActions,
+                   tools: o.composer.tools.map((t) => t.id),
+                   models: o.composer.models.map((m) => [m.id, Boolean(m.default)]),
+                   handlers: ["onTagSearch", "onClick", "onRequestPreview"].filter(
+                     (name) => typeof o.entities[name] === "function"),
+                   clientTool: typeof o.onClientTool };
+        }"""
+    )
+    assert options == {
+        "uploadStrategy": {"type": "two_phase"},
+        "actions": {"feedback": True, "retry": True},
+        "tools": ["add_todo", "search_todos"],
+        "models": [["gpt-a", True], ["gpt-b", False]],
+        "handlers": ["onTagSearch", "onClick", "onRequestPreview"],
+        "clientTool": "function",
+    }
+
+    answer = page.evaluate(
+        "window.__chatkitStub.options.onClientTool({ name: 'get_local_date', params: {} })"
+    )
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", answer["date"]) and answer["timezone"]
+
+    found = page.evaluate("window.__chatkitStub.options.entities.onTagSearch('milk')")
+    assert [(e["id"], e["title"]) for e in found] == [(str(milk.id), "oat milk")]
+    preview = page.evaluate(
+        "(entity) => window.__chatkitStub.options.entities.onRequestPreview(entity)", found[0]
+    )
+    assert preview["preview"]["type"] == "Basic" and "oat milk" in str(preview)
+
+    page.evaluate("(entity) => window.__chatkitStub.options.entities.onClick(entity)", found[0])
+    expect(todo_item(page, "oat milk")).to_be_focused()
