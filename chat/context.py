@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chatkit.types import InferenceOptions, ThreadMetadata
+from chatkit.types import InferenceOptions, ThreadMetadata, UserMessageItem
 
 from accounts.models import User
 
@@ -31,6 +31,8 @@ class RequestContext:
     recent_items: RecentItems | None = None
     # This turn's tool effects (set by the server for each run of a user message).
     ledger: TurnLedger | None = None
+    # A first turn's message: the thread's title comes from it (chat/titles.py).
+    title_message: UserMessageItem | None = None
     # The turn's user message's model and forced composer tool (chat/inference.py).
     inference_options: InferenceOptions | None = None
     # The request reruns a user message (retry_after_item, "Try again").

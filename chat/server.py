@@ -96,6 +96,7 @@ from chat.provider_errors import (  # noqa: F401 - the messages, for the server'
 )
 from chat.services import feedback_record
 from chat.store import DjangoStore
+from chat.titles import first_turn_title, offline_title
 from chat.turns import one_turn_at_a_time, threads_answering
 from chat.widgets import CHAT_RETRY, error_card
 from config import logcontext, pg
@@ -110,7 +111,6 @@ logger = logging.getLogger(__name__)
 # Built once: the SDK's `process` builds this adapter on every request (~8 ms CPU).
 CHATKIT_REQUEST = TypeAdapter[ChatKitReq](ChatKitReq)
 
-TITLE_MAX_CHARS = 60
 # How often a streaming answer is stored while it grows.
 PARTIAL_SAVE_SECONDS = 1.0
 
@@ -121,21 +121,6 @@ MSG_TOO_MANY_STEPS = "That request needed too many steps; a simpler one may work
 # A thread's status while a turn runs in it (another tab, a reload mid-answer).
 MSG_ANSWERING = "Still answering. The reply appears here as it is written."
 MSG_FAILED = "Sorry, something went wrong while answering."
-
-
-def thread_title(message: UserMessageItem) -> str | None:
-    """The first message's text on one line, cut to about 60 characters."""
-    text = " ".join(
-        " ".join(
-            part.text for part in message.content if isinstance(part, UserMessageTextContent)
-        ).split()
-    )
-    if not text:
-        return None
-    if len(text) <= TITLE_MAX_CHARS:
-        return text
-    cut = text[: TITLE_MAX_CHARS - 1].rsplit(" ", 1)[0] or text[: TITLE_MAX_CHARS - 1]
-    return cut.rstrip(" ,.;:-") + "…"
 
 
 class PartialMessages:
@@ -294,6 +279,8 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
                 if isinstance(part, UserMessageTextContent)
             )
             logger.info("User message", extra={"message_text": text})
+        if not thread.title and input_user_message is not None:
+            context.title_message = input_user_message  # a first turn: titled at its end
         history = await self.store.load_thread_items(
             thread.id, None, settings.CHATKIT["HISTORY_ITEMS"], "desc", context
         )
@@ -338,10 +325,35 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             yield ClientEffectEvent(name=TODOS_CHANGED_EFFECT, data={})
         # Set last so the title arrives as the turn's last event; the SDK saves it
         # (and sends thread.updated) even when the turn failed.
-        if not thread.title and input_user_message is not None:
-            thread.title = thread_title(input_user_message)
+        first, context.title_message = context.title_message, None
+        if first is not None:
+            use_model = failure is None and self._titles_by_model()
+            title = await first_turn_title(first, use_model=use_model)
+            if await self._untitled(thread, context):
+                thread.title = title
         if failure is not None:
             raise failure
+
+    def _titles_by_model(self) -> bool:
+        """A real model titles threads (CHATKIT_TITLE_MODEL); else the offline phrase."""
+        return self.model is None and bool(settings.CHATKIT["OPENAI_API_KEY"])
+
+    async def _untitled(self, thread: ThreadMetadata, context: RequestContext) -> bool:
+        """No title stored yet: a title the user set meanwhile (threads.update) stays."""
+        if not isinstance(self.store, DjangoStore):
+            return not thread.title
+        return not await self.store.stored_title(thread.id, context)
+
+    async def handle_stream_cancelled(
+        self, thread: ThreadMetadata, pending_items: list[ThreadItem], context: RequestContext
+    ) -> None:
+        """The SDK's (what was streamed is saved), and a first turn stopped before its
+        end still gets its title (the phrase: a stopped turn waits for no model)."""
+        await super().handle_stream_cancelled(thread, pending_items, context)
+        first, context.title_message = context.title_message, None
+        if first is not None and not thread.title and await self._untitled(thread, context):
+            thread.title = offline_title(first)
+            await self.store.save_thread(thread, context)
 
     async def _agent_input(
         self,

@@ -132,6 +132,10 @@ class DjangoStore(Store[RequestContext]):
             return checked.model_copy(deep=True)  # the SDK may change it
         return await self._fetch_thread(thread_id, context.user)
 
+    async def stored_title(self, thread_id: str, context: RequestContext) -> str | None:
+        """The thread's title as stored now (a rename during a turn shows here)."""
+        return (await self._fetch_thread(thread_id, context.user)).title
+
     async def _fetch_thread(self, thread_id: str, user: User) -> ThreadMetadata:
         return await run_sync(self._load_thread, thread_id, user)
 

@@ -70,7 +70,8 @@ async def test_the_model_receives_the_image_and_the_text_file(
     # On the next turn the image is not sent again; the file's text is.
     thread_id = events[0].thread.id
     await ac.turn(async_client, ck.add_message(thread_id, "thanks"), headers)
-    later = [item for item in fake_openai.requests[2].body["input"] if item.get("role") == "user"]
+    turn_two = fake_openai.agent_requests()[2].body  # (the title model's call is not one)
+    later = [item for item in turn_two["input"] if item.get("role") == "user"]
     assert later[-1]["content"] == "thanks"  # no attachments: plain text
     earlier = later[0]["content"]
     assert [part["type"] for part in earlier] == ["input_text"] * 3

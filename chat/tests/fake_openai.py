@@ -25,7 +25,7 @@ from openai.types.responses import (
 )
 from pydantic import BaseModel
 
-from chat.responses_stream import stream_events, usage_of
+from chat.responses_stream import response, stream_events, usage_of
 
 # script: tool call, then the answer; rate_limit / hang: every call fails so;
 # fail_after_tool: the tool call goes out, the call that carries its output gets a 429.
@@ -66,6 +66,10 @@ class FakeOpenAI:
     steps: list[tuple[str, dict[str, Any]]] | None = None
     answer_chunks: tuple[str, ...] = ("Added ", "oat milk ", "to your list.")
     mode: Mode = "script"
+    # What a request that does not stream (the title model's call) is answered.
+    title_text: str = "Oat milk for the week"
+    # The title model's call fails with a 500 (the agent's calls do not).
+    title_fails: bool = False
     # Every request (any path) answers this HTTP status with an OpenAI error body.
     fail_status: int | None = None
     # Seconds between text chunks after the first (the model's pace; the benchmark's 20 ms).
@@ -141,6 +145,13 @@ class FakeOpenAI:
                 headers={"retry-after-ms": "10"},
             )
             return
+        if not body.get("stream"):  # the title model's call: one JSON response
+            if self.title_fails:
+                error = {"error": {"message": "fake title failure", "type": "server_error"}}
+                self._json(request, HTTPStatus.INTERNAL_SERVER_ERROR, error)
+                return
+            self._json(request, HTTPStatus.OK, self._title_response(body))
+            return
         request.send_response(HTTPStatus.OK)
         request.send_header("Content-Type", "text/event-stream")
         request.send_header("Cache-Control", "no-cache")
@@ -172,6 +183,25 @@ class FakeOpenAI:
         request.wfile.write(data)
 
     # --- the script ------------------------------------------------------------------
+
+    def _title_response(self, body: dict[str, Any]) -> dict[str, Any]:
+        part = ResponseOutputText(
+            type="output_text", text=self.title_text, annotations=[], logprobs=[]
+        )
+        message = ResponseOutputMessage(
+            id=f"msg_title_{len(self.requests)}", type="message", role="assistant",
+            status="completed", content=[part],
+        )  # fmt: skip
+        done = response(f"resp_title_{len(self.requests)}", [message], "completed",
+                        model=body.get("model", "fake"), created_at=time.time())  # fmt: skip
+        return done.model_dump(mode="json")
+
+    def agent_requests(self) -> list[RecordedRequest]:
+        """The agent's model calls (they offer tools), not the title model's."""
+        return [request for request in self.requests if request.body.get("tools")]
+
+    def title_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.body.get("input") and not r.body.get("tools")]
 
     @staticmethod
     def _has_tool_output(body: dict[str, Any]) -> bool:

@@ -77,9 +77,9 @@ async def test_retrying_an_add_with_the_real_model_path(async_client, user, bear
 
     assert "error" not in [e.type for e in rerun]
     assert await todos_of(user) == [("feed cat", False)]
-    rerun_input = cat_openai.requests[2].body["input"]
+    rerun_input = cat_openai.agent_requests()[2].body["input"]
     assert "already made" in json.dumps(rerun_input)
-    assert json.loads(cat_openai.requests[3].body["input"][-1]["output"])["already_applied"]
+    assert json.loads(cat_openai.agent_requests()[3].body["input"][-1]["output"])["already_applied"]
 
 
 # --- a scripted model: what a real model may do on a rerun ----------------------------

@@ -119,8 +119,9 @@ async def test_a_real_model_asks_the_client_and_uses_its_date(async_client, user
         asked = await stream(async_client, ck.create_thread("pay rent due tomorrow"), headers)
         call = client_call(asked)
         assert call.name == "get_local_date"
-        assert len(fake.requests) == 1  # the run stopped at the client tool
-        assert "get_local_date" in {tool["name"] for tool in fake.requests[0].body["tools"]}
+        agent = fake.agent_requests()  # (the title model's call comes after them)
+        assert len(agent) == 1  # the run stopped at the client tool
+        assert "get_local_date" in {tool["name"] for tool in agent[0].body["tools"]}
 
         thread_id = asked[0].thread.id
         answered = await stream(
@@ -131,7 +132,7 @@ async def test_a_real_model_asks_the_client_and_uses_its_date(async_client, user
     assert (todo.title, todo.due_date.isoformat()) == ("pay rent", "2030-06-15")
     assert ck.assistant_text(answered)
     # The continued turn sent the model its own call and the client's answer to it.
-    second = fake.requests[1].body["input"]
+    second = fake.agent_requests()[1].body["input"]
     call_item = next(i for i in second if i.get("type") == "function_call")
     output = next(i for i in second if i.get("type") == "function_call_output")
     assert call_item["name"] == "get_local_date"

@@ -49,8 +49,8 @@ async def test_a_full_turn_against_the_responses_api(fake_openai, user, other_us
     assert "client_effect" in [event.type for event in events]
     assert events[-1].type == "thread.updated"
 
-    first, second = (request.body for request in fake_openai.requests)
-    assert len(fake_openai.requests) == 2
+    first, second = (request.body for request in fake_openai.agent_requests())
+    assert len(fake_openai.requests) == 3  # the agent's two calls, then the title model's
     assert fake_openai.requests[0].headers["authorization"] == "Bearer sk-test"
     assert (first["model"], first["stream"]) == ("gpt-test-mini", True)
     assert "todo" in first["instructions"]

@@ -232,7 +232,7 @@ async def test_a_model_failure_mid_stream_is_a_friendly_error_and_keeps_the_mess
     assert [item.type for item in items] == ["user_message", "assistant_message", "widget"]
     assert items[1].content[0].text == "Working on it"
     assert events[-1].type == "thread.updated"
-    assert events[-1].thread.title == "add something"
+    assert events[-1].thread.title == "something"  # the todo it was adding
 
 
 def _request() -> httpx2.Request:

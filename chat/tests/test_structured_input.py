@@ -164,7 +164,7 @@ async def test_a_real_model_asks_the_same_way(async_client, user, bearer, settin
         headers = bearer(user)
         asked = await stream(async_client, ck.create_thread("I finished the milk"), headers)
         item, question = question_of(asked)
-        assert len(fake.requests) == 1  # the run stopped at the question
+        assert len(fake.agent_requests()) == 1  # the run stopped at the question
         await stream(
             async_client,
             ck.structured_input(asked[0].thread.id, item.id, {question.id: [str(oat.id)]}),
@@ -173,4 +173,4 @@ async def test_a_real_model_asks_the_same_way(async_client, user, bearer, settin
     await oat.arefresh_from_db()
     await soy.arefresh_from_db()
     assert (oat.completed, soy.completed) == (True, False)
-    assert len(fake.requests) == 1  # the server acted on the answer itself
+    assert len(fake.agent_requests()) == 1  # the server acted on the answer itself
