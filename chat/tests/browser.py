@@ -51,9 +51,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "pw-for-browser-tests-1"
-FALLBACK_NOTICE = (
-    "ChatKit couldn't load from OpenAI's CDN, so you're using the built-in chat client."
-)
+FALLBACK_NOTICE = "The chat is in simple mode right now: it works the same, it just looks plainer."
 ARTIFACTS = BASE_DIR / "test-artifacts"
 DOCS = BASE_DIR / "docs"
 DESKTOP = {"width": 1280, "height": 800}

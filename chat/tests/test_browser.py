@@ -61,7 +61,7 @@ def test_fallback_chat_adds_a_todo_live_in_two_tabs(
 
     notice = page.locator("#chat-notice")
     expect(notice).to_be_visible()
-    expect(notice).to_have_text(FALLBACK_NOTICE)
+    expect(notice).to_contain_text(FALLBACK_NOTICE)
     expect(page.get_by_test_id("fallback-chat")).to_be_visible()
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     expect(page.get_by_test_id("todo-list").locator("li.todo .todo-title")).to_have_text(
@@ -87,7 +87,9 @@ def test_fallback_chat_adds_a_todo_live_in_two_tabs(
             const update = (event.type === "thread.item.updated" && event.update) || {};
             if (update.type !== "assistant_message.content_part.text_delta") return;
             const log = document.querySelector('[data-testid="chat-log"]');
-            const bubble = log.querySelector(`.fc-assistant[data-item-id="${event.item_id}"]`);
+            const item = log.querySelector(`[data-item-id="${event.item_id}"]`);
+            const bubble = item && (item.closest(".fc-assistant")
+                                    || item.querySelector(".fc-assistant"));
             window.__deltas.push({ delta: update.delta, shown: bubble && bubble.textContent });
           };
         }"""
@@ -263,3 +265,31 @@ def test_fallback_chat_keeps_threads_and_counts_down_a_rate_limit(
     expect(page.locator(".fc-user")).to_have_text(["add call the bank"])
     expect(page.locator(".fc-assistant")).to_contain_text('Added "call the bank"')
     page.close()
+
+
+def test_the_simple_mode_note_speaks_to_users_and_goes_once_dismissed(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+) -> None:
+    """Without ChatKit's script the page says so in words for its users (not "CDN"),
+    and "Got it" puts the note away for good in this browser."""
+    server = fallback_server()
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, server, page_user)
+    notice = page.locator("#chat-notice")
+    expect(notice).to_contain_text(FALLBACK_NOTICE)
+    for developer_word in ("CDN", "ChatKit", "client"):
+        assert developer_word not in notice.text_content()
+
+    notice.get_by_role("button", name="Got it: hide this note").click()
+    expect(notice).to_be_hidden()
+    expect(composer(page)).to_be_focused()
+    page.reload()
+    expect(page.get_by_test_id("fallback-chat")).to_be_visible()
+    expect(notice).to_be_hidden()
+
+    fresh = browser.new_context(viewport=DESKTOP).new_page()  # another browser profile
+    sign_in(fresh, server, page_user)
+    expect(fresh.locator("#chat-notice")).to_contain_text(FALLBACK_NOTICE)
+    context.close()
+    fresh.context.close()

@@ -112,6 +112,10 @@ def test_signing_out_in_one_tab_locks_the_others(
     banner = other.locator("#signed-out")
     expect(banner).to_contain_text("You're signed out")
     expect(other.get_by_role("link", name="Sign in again")).to_be_focused()
+    # It looks signed out too: no "Sign out" to press, no green "live" dot.
+    expect(other.get_by_role("button", name="Sign out")).to_be_hidden()
+    expect(other.locator("#live-status")).to_have_attribute("data-state", "signed-out")
+    expect(other.locator("#live-status")).to_have_text("signed out")
     expect(other.locator("#main")).to_have_js_property("inert", True)
     # Nothing in it can change anything: the server refuses too.
     answer = other.request.post(f"{server.url}/api/todos/", data={"title": "late"})

@@ -182,15 +182,26 @@ def test_keyboard_only_walk(
     expect(edited).to_be_focused()
     expect(edited).to_contain_text("The fern and the cactus.")
     expect(edited).to_contain_text("high")
-    stored = page.request.get(f"{server.url}/api/todos/").json()["results"][0]
+    listed = page.request.get(f"{server.url}/api/todos/").json()
+    count_before, stored = listed["count"], listed["results"][0]
     assert (stored["description"], stored["due_date"], stored["priority"]) == (
         "The fern and the cactus.",
         "2031-03-15",
         "high",
     )
 
-    # Delete: focus moves to the next todo, and Undo brings it back.
+    # Backspace never deletes. Delete asks first, in the row (Escape keeps the todo,
+    # Enter deletes it); then focus moves to the next todo, and Undo brings it back.
+    page.keyboard.press("Backspace")
+    expect(edited).to_be_focused()
     page.keyboard.press("Delete")
+    question = page.get_by_role("group", name="Delete “water the plants twice”?")
+    expect(question.get_by_role("button", name="Delete")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(todo_item(page, "water the plants twice")).to_be_focused()
+    assert page.request.get(f"{server.url}/api/todos/").json()["count"] == count_before
+    page.keyboard.press("Delete")
+    page.keyboard.press("Enter")
     expect(todo_item(page, "water the plants twice")).to_have_count(0)
     expect(rows.nth(0)).to_be_focused()
     page.get_by_role("button", name="Undo deleting “water the plants twice”").click()

@@ -7,7 +7,10 @@
 
   const config = JSON.parse(document.getElementById("page-config").textContent);
   const CDN_TIMEOUT_MS = 8000;
-  const FALLBACK_NOTICE = "ChatKit couldn't load from OpenAI's CDN, so you're using the built-in chat client.";
+  // For the people using the page: the built-in client works the same. Shown until
+  // dismissed, once per browser; the reason is for developers, in the console.
+  const FALLBACK_NOTICE = "The chat is in simple mode right now: it works the same, it just looks plainer.";
+  const FALLBACK_SEEN_KEY = "todochat.simpleChatNoticeSeen";
   const byId = (id) => document.getElementById(id);
 
   // One polite live region for the whole page: each change is announced once.
@@ -29,6 +32,7 @@
     signOutForm: byId("sign-out-form"),
     onLock: () => {
       if (live) live.close();
+      showLive("signed-out");
       if (chat) chat.detach(); // signed out: no stop request could be made
     },
   });
@@ -55,15 +59,16 @@
 
   const liveStatus = byId("live-status");
   const STATE_LABELS = { connecting: "connecting…", live: "live", offline: "reconnecting…", "signed-out": "signed out" };
+  function showLive(state) {
+    liveStatus.dataset.state = state;
+    liveStatus.textContent = STATE_LABELS[state] || state;
+  }
   live = new LiveSocket({
     path: config.websocketPath,
     onMessage: (message) => todos.apply(message),
     // Events sent while the socket was down are gone: reload on every (re)connect.
     onOpen: () => todos.refresh(),
-    onState: (state) => {
-      liveStatus.dataset.state = state;
-      liveStatus.textContent = STATE_LABELS[state] || state;
-    },
+    onState: showLive,
     onSignedOut: () => guard.lock(),
   }).connect();
 
@@ -183,9 +188,39 @@
     }
   }
 
-  function mountFallback() {
-    notice.textContent = FALLBACK_NOTICE;
+  /** The simple-mode note, with a button that puts it away for good (in this browser). */
+  function showFallbackNotice() {
+    let seen = null;
+    try {
+      seen = localStorage.getItem(FALLBACK_SEEN_KEY);
+    } catch (_) {
+      // Storage refused (private mode): show it, it can still be dismissed.
+    }
+    if (seen) return;
+    const text = document.createElement("span");
+    text.textContent = FALLBACK_NOTICE;
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link-button notice-dismiss";
+    dismiss.textContent = "Got it";
+    dismiss.setAttribute("aria-label", "Got it: hide this note");
+    dismiss.addEventListener("click", () => {
+      try {
+        localStorage.setItem(FALLBACK_SEEN_KEY, String(Date.now()));
+      } catch (_) {
+        // Not remembered: hidden for this page only.
+      }
+      notice.hidden = true;
+      notice.replaceChildren();
+      if (chat && chat.input) chat.input.focus();
+    });
+    notice.replaceChildren(text, " ", dismiss);
     notice.hidden = false;
+  }
+
+  function mountFallback() {
+    console.info("ChatKit's script did not load from", config.chatkitScriptUrl, "- using the built-in client");
+    showFallbackNotice();
     chat = new ChatView(chatRoot, { url: config.chatkitUrl, fetch: secrets.fetch, memory, hints: config.hints, onEffect, announce, describeTodo });
     chatRoot.dataset.client = "fallback";
     chat.start(memory.threadId);

@@ -68,6 +68,7 @@
       this.loginUrl = loginUrl;
       this.banner = banner;
       this.main = main;
+      this.signOutForm = signOutForm;
       this.onLock = onLock || (() => {});
       this.locked = false;
       this.channel = "BroadcastChannel" in global ? new BroadcastChannel(CHANNEL) : null;
@@ -93,6 +94,8 @@
       if (this.locked) return;
       this.locked = true;
       document.body.classList.add("signed-out");
+      // Already signed out: no "Sign out" left to press (the banner signs in again).
+      if (this.signOutForm) this.signOutForm.hidden = true;
       // Nothing behind the banner can be used any more.
       this.main.inert = true;
       this.main.setAttribute("aria-hidden", "true");

@@ -4,7 +4,8 @@
 (function (global) {
   "use strict";
 
-  /** Keys on a focused row (its one tab stop): Space ticks, Enter edits, Delete deletes, arrows move. */
+  /** Keys on a focused row (its one tab stop): Space ticks, Enter edits, Delete asks to
+   * delete, arrows move. Backspace does nothing: it is too easy to press by mistake. */
   function onRowKey(list, event) {
     const row = event.target;
     if (!(row instanceof HTMLElement) || !row.matches("li[data-todo-id]")) return;
@@ -27,8 +28,7 @@
         list.edit(id);
         break;
       case "Delete":
-      case "Backspace":
-        list.remove(id);
+        confirmDelete(list, id);
         break;
       case "ArrowDown":
         move(index + 1);
@@ -88,5 +88,49 @@
     });
   }
 
-  Object.assign(global.TodoChat, { onRowKey, editInline });
+  /** Delete from the keyboard asks first, in the row: its Delete button (focused, so
+   * Enter confirms) removes the todo, Keep or Escape puts the row back. */
+  function confirmDelete(list, id) {
+    const todo = list.todos.get(id);
+    const row = list.els.list.querySelector(`li[data-todo-id="${id}"]`);
+    if (!todo || !row) return;
+    list.editing = id; // a live update must not redraw the question away
+    const question = document.createElement("div");
+    question.className = "todo-confirm";
+    question.setAttribute("role", "group");
+    question.setAttribute("aria-label", `Delete “${todo.title}”?`);
+    const text = document.createElement("span");
+    text.textContent = `Delete “${todo.title}”?`;
+    const yes = document.createElement("button");
+    yes.type = "button";
+    yes.className = "button danger small-button";
+    yes.textContent = "Delete";
+    const no = document.createElement("button");
+    no.type = "button";
+    no.className = "button small-button";
+    no.textContent = "Keep";
+    question.append(text, yes, no);
+    row.replaceChildren(question);
+    row.classList.add("confirming");
+    yes.focus();
+    list.announce(`Delete “${todo.title}”? Enter deletes it, Escape keeps it.`);
+    const keep = () => {
+      list.editing = null;
+      list.render();
+      list.focusRow(id);
+    };
+    question.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        keep();
+      }
+    });
+    no.addEventListener("click", keep);
+    yes.addEventListener("click", () => {
+      list.editing = null;
+      list.remove(id);
+    });
+  }
+
+  Object.assign(global.TodoChat, { onRowKey, editInline, confirmDelete });
 })(window);
