@@ -52,9 +52,10 @@ from config.exceptions import BadRequest
 
 logger = logging.getLogger(__name__)
 
-# A lock outlives a crashed worker by this long at most; a live turn keeps renewing it.
-LOCK_TTL_SECONDS = 120
-RENEW_EVERY_SECONDS = 30
+# A lock outlives a crashed worker by this long at most; a live turn keeps renewing it
+# (as it streams, and with its run's lease: runs/leases.py, a silent model too).
+LOCK_TTL_SECONDS = 45
+RENEW_EVERY_SECONDS = 10
 # A waiting turn tries the lock again after this, then after twice as long, up to 0.25 s.
 FIRST_RETRY_SECONDS = 0.02
 MAX_KEY_CHARS = 200
@@ -125,6 +126,14 @@ class TurnLock:
         except Exception:
             logger.warning("Could not renew a turn lock", exc_info=True)
 
+    async def touch(self) -> None:
+        """Extend the lock now (the run's lease renewal: the model may be silent)."""
+        self._renewed = time.monotonic()
+        try:
+            await async_cache.touch_if(self.key, self.token, LOCK_TTL_SECONDS)
+        except Exception:
+            logger.warning("Could not renew a turn lock", exc_info=True)
+
     async def release(self) -> None:
         try:
             await asyncio.shield(async_cache.delete_if(self.key, self.token))
@@ -177,6 +186,7 @@ async def one_turn_at_a_time(
     run = context.run
     try:
         if run is not None:
+            run.on_renew(lock.touch)
             await run.hold(thread_id)  # the thread's run while this turn holds its lock
         replay = await _stored_turn(store, request, context, thread_id)
         async for chunk in replay if replay is not None else stream():

@@ -134,6 +134,15 @@ async def touch_if(key: str, value: str, ttl: int) -> None:
         await client.eval(_TOUCH, 1, _key(key), value, ttl)
 
 
+async def delete(key: str) -> None:
+    """Delete `key` whoever set it (a dead worker's lock)."""
+    client = _redis()
+    if client is None:
+        await _django("delete", key)
+    else:
+        await client.delete(_key(key))
+
+
 async def delete_if(key: str, value: str) -> None:
     """Delete `key` if it still holds `value` (atomic with Redis)."""
     client = _redis()

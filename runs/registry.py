@@ -57,6 +57,8 @@ class Run:
         self.task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._on_hold: list[Callable[[Run], Awaitable[None] | None]] = []
+        self._on_renew: list[Callable[[], Awaitable[None]]] = []
+        self._lease: asyncio.Task[None] | None = None
         self._on_release: list[Callable[[Run], Awaitable[None] | None]] = []
 
     # --- the producer --------------------------------------------------------------
@@ -120,12 +122,23 @@ class Run:
     def on_release(self, callback: Callable[[Run], Awaitable[None] | None]) -> None:
         self._on_release.append(callback)
 
+    def on_renew(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Called with each renewal of the run's lease (every few seconds)."""
+        self._on_renew.append(callback)
+
+    async def _renew(self) -> None:
+        for callback in self._on_renew:
+            await callback()
+
     async def hold(self, thread_id: str) -> None:
         """The producer holds `thread_id` (its turn lock): the run is found by it."""
-        from runs import bus  # bus hears stops for the runs registered here
+        from runs import bus, leases  # both act on the runs registered here
 
         self.thread_id = thread_id
         _held[thread_id] = self
+        self._lease = asyncio.get_running_loop().create_task(
+            leases.keep(thread_id, self.user_id, renew=self._renew)
+        )
         await bus.listen()
         for callback in self._on_hold:
             result = callback(self)
@@ -136,6 +149,10 @@ class Run:
         """The producer let go of its thread (its turn ended, however)."""
         if self.thread_id is not None and _held.get(self.thread_id) is self:
             del _held[self.thread_id]
+        if self._lease is not None:
+            self._lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease
         for callback in self._on_release:
             result = callback(self)
             if result is not None:

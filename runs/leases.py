@@ -1,0 +1,126 @@
+"""Leases: a run proves its worker alive; a lapsed lease's run is finished by others.
+
+A run that lasts past its first second writes a lease row (runs/models.py) and
+renews it every `RENEW_SECONDS` (with its turn lock, through `on_renew` hooks);
+it deletes the row when it ends. A worker that dies leaves the row to lapse after
+`LEASE_SECONDS`. Every worker sweeps every `SWEEP_SECONDS` (from its first chat
+request on): it deletes lapsed rows one by one, and whoever deletes a row finishes
+its run with the `finish` callback the chat app registered (an "interrupted" card,
+the thread unlocked). Short turns (most) never touch the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from config.db import run_sync
+from runs.models import RunLease
+
+logger = logging.getLogger(__name__)
+
+Finish = Callable[[str, object], Awaitable[None]]
+
+_sweeper: asyncio.Task[None] | None = None
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, "RUNS", {}).get(name, default))
+
+
+def lease_seconds() -> float:
+    return _setting("LEASE_SECONDS", 20)
+
+
+def renew_seconds() -> float:
+    return _setting("RENEW_SECONDS", 5)
+
+
+def first_lease_seconds() -> float:
+    return min(1.0, renew_seconds())
+
+
+def sweep_seconds() -> float:
+    return _setting("SWEEP_SECONDS", 15)
+
+
+def _write(thread_id: str, user_id: object, started_at) -> None:
+    expires_at = timezone.now() + timedelta(seconds=lease_seconds())
+    RunLease.objects.update_or_create(
+        thread_id=thread_id,
+        defaults={"user_id": user_id, "started_at": started_at, "expires_at": expires_at},
+    )
+
+
+def _delete(thread_id: str) -> None:
+    RunLease.objects.filter(thread_id=thread_id).delete()
+
+
+async def keep(
+    thread_id: str, user_id: object, renew: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Hold the lease while the calling run lives (cancel this task to end it)."""
+    started_at = timezone.now()
+    written = False
+    try:
+        await asyncio.sleep(first_lease_seconds())
+        while True:
+            try:
+                await run_sync(_write, thread_id, user_id, started_at)
+                written = True
+            except Exception:
+                logger.warning("Could not renew a run's lease", exc_info=True)
+            if renew is not None:
+                await renew()
+            await asyncio.sleep(renew_seconds())
+    finally:
+        if written:
+            await asyncio.shield(run_sync(_delete, thread_id))
+
+
+def _claim_lapsed() -> list[tuple[str, object]]:
+    """Delete the lapsed leases this call wins (one by one: two sweepers never both win)."""
+    lapsed = list(
+        RunLease.objects.filter(expires_at__lt=timezone.now()).values_list("thread_id", "user_id")
+    )
+    return [
+        (thread_id, user_id)
+        for thread_id, user_id in lapsed
+        if RunLease.objects.filter(thread_id=thread_id, expires_at__lt=timezone.now()).delete()[0]
+    ]
+
+
+async def sweep(finish: Finish) -> int:
+    """Finish every run whose lease lapsed; how many."""
+    claimed = await run_sync(_claim_lapsed)
+    for thread_id, user_id in claimed:
+        try:
+            await finish(thread_id, user_id)
+        except Exception:
+            logger.exception("Could not finish an interrupted run")
+    return len(claimed)
+
+
+def ensure_sweeping(finish: Finish) -> None:
+    """Start this worker's periodic sweep (idempotent); the first runs at once."""
+    global _sweeper
+    if _sweeper is not None and not _sweeper.done():
+        return
+    # A context of its own: nothing of the request that happened to start it.
+    loop = asyncio.get_running_loop()
+    _sweeper = loop.create_task(_sweep_forever(finish), context=contextvars.Context())
+
+
+async def _sweep_forever(finish: Finish) -> None:
+    while True:
+        try:
+            await sweep(finish)
+        except Exception:
+            logger.warning("Run lease sweep failed", exc_info=True)
+        await asyncio.sleep(sweep_seconds())
