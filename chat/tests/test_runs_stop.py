@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from accounts.client_secrets import mint_client_secret
-from chat.models import ThreadItem
+from chat.models import Thread, ThreadItem
 from chat.offline_model import HELP_TEXT
 from chat.tests import chatkit_client as ck
 from chat.tests.turn_streams import StreamedTurn, wait_for
@@ -50,6 +50,8 @@ def test_stop_on_the_same_worker(run_server, user, other_user, token_for):
     turn.join()
     assert time.monotonic() - asked < 1.0
     assert_stopped_and_kept(turn.thread_id)
+    # A first turn stopped mid-answer still titles its thread.
+    assert Thread.objects.get(pk=turn.thread_id).title == "hello?"
     assert stop(server.url, token_for(user), turn.thread_id).json() == {"stopped": False}
 
 
