@@ -6,10 +6,11 @@ reference), or is about to add a title that is already open, asks with one
 what it was about to do as a hidden context item (`{"pending_choice": …}`).
 
 `threads.add_structured_input` stores the answer and calls `respond` with no
-user message: the server finds the answered question (the thread's newest
-visible item) and its pending call, and makes that change itself, for the chosen
-todo only, whichever model asked. The answer is never sent to a model to act on:
-a model could act on another todo than the one chosen.
+user message: the server finds the answered question not yet acted on (a hidden
+`{"choice_resolved": …}` record marks those it acted on) and its pending call, and
+makes that change itself, for the chosen todo only, whichever model asked. The
+answer is never sent to a model to act on: a model could act on another todo than
+the one chosen.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from chatkit.types import (
     AssistantMessageItem,
     HiddenContextItem,
     ProgressUpdateEvent,
-    SDKHiddenContextItem,
     StructuredInputItem,
     StructuredInputMultipleChoice,
     StructuredInputMultipleChoiceOption,
@@ -43,6 +43,7 @@ from todos.exceptions import TodoInvalid, TodoNotFound
 from todos.models import Todo
 
 PENDING_KEY = "pending_choice"
+RESOLVED_KEY = "choice_resolved"  # hidden record that a question's answer was acted on
 INPUT_ID = "choice"
 # The duplicate question's two answers (the option's value is what the user sees).
 ADD_AGAIN = "Add it again"
@@ -94,7 +95,9 @@ class PendingChoice:
 
 
 def describe(content: Any) -> str | None:
-    """A pending choice as the model reads it in the history (None: not one)."""
+    """A pending choice or its resolution as the model reads it (None: neither)."""
+    if isinstance(content, dict) and RESOLVED_KEY in content:
+        return f"The app acted on the user's answer to {content[RESOLVED_KEY]}."
     pending = PendingChoice.from_content(content)
     if pending is None:
         return None
@@ -153,22 +156,24 @@ def question_items(
 def answered_choice(
     history_desc: Sequence[ThreadItem],
 ) -> tuple[StructuredInputItem, PendingChoice] | None:
-    """The question just answered, if the thread's newest visible item is one of ours."""
-    newest = next(
-        (
-            item
-            for item in history_desc
-            if not isinstance(item, HiddenContextItem | SDKHiddenContextItem)
-        ),
-        None,
-    )
-    if not isinstance(newest, StructuredInputItem) or newest.status == "pending":
-        return None
+    """The question of ours answered and not yet acted on, if any (the newest such):
+    `threads.add_structured_input` has just answered it, whichever question it was."""
+    pending: dict[str, PendingChoice] = {}
+    resolved: set[str] = set()
     for item in history_desc:
         if isinstance(item, HiddenContextItem):
-            pending = PendingChoice.from_content(item.content)
-            if pending is not None and pending.item_id == newest.id:
-                return newest, pending
+            if isinstance(item.content, dict) and RESOLVED_KEY in item.content:
+                resolved.add(str(item.content[RESOLVED_KEY]))
+            elif (record := PendingChoice.from_content(item.content)) is not None:
+                pending[record.item_id] = record
+    for item in history_desc:
+        if (
+            isinstance(item, StructuredInputItem)
+            and item.status != "pending"
+            and item.id in pending
+            and item.id not in resolved
+        ):
+            return item, pending[item.id]
     return None
 
 
@@ -222,6 +227,14 @@ async def choice_events(
 ) -> AsyncIterator[ThreadStreamEvent]:
     """Act on the answer: progress, the change, a note for later turns, a short answer
     (the caller sends `todos.changed` when `context.todos_changed`)."""
+    yield ThreadItemDoneEvent(
+        item=HiddenContextItem(
+            id=store.generate_item_id("message", thread, context),
+            thread_id=thread.id,
+            created_at=timezone.now(),
+            content={RESOLVED_KEY: item.id},
+        )
+    )
     value = _answer(item)
     result: Todo | str = MSG_SKIPPED
     if value is not None:

@@ -174,3 +174,31 @@ async def test_a_real_model_asks_the_same_way(async_client, user, bearer, settin
     await soy.arefresh_from_db()
     assert (oat.completed, soy.completed) == (True, False)
     assert len(fake.agent_requests()) == 1  # the server acted on the answer itself
+
+
+async def test_an_earlier_question_answered_after_a_later_one_was_asked(
+    async_client, user, bearer, milks
+):
+    oat, _ = milks
+    rye = await Todo.objects.acreate(owner=user, title="rye bread")
+    await Todo.objects.acreate(owner=user, title="corn bread")
+    headers = bearer(user)
+    first = await stream(async_client, ck.create_thread("complete milk"), headers)
+    first_item, first_question = question_of(first)
+    thread_id = first[0].thread.id
+    second = await stream(async_client, ck.add_message(thread_id, "delete bread"), headers)
+    question_of(second)  # a second question, still waiting
+
+    answered = await stream(
+        async_client,
+        ck.structured_input(thread_id, first_item.id, {first_question.id: [str(oat.id)]}),
+        headers,
+    )
+
+    await oat.arefresh_from_db()
+    assert oat.completed  # the first question's answer, acted on
+    assert await Todo.objects.filter(pk=rye.pk).aexists()  # the second one still waits
+    assert "structured_input" not in [
+        e.item.type for e in answered if e.type == "thread.item.done"
+    ]  # nothing asked again
+    assert "oat milk" in ck.assistant_text(answered)
