@@ -15,7 +15,8 @@ from accounts.models import User
 from chat.context import RequestContext
 from chat.live import publish_thread_change
 from chat.models import ThreadItem as ThreadItemRow
-from chat.server import get_server, thread_title
+from chat.server import get_server
+from chat.titles import offline_title
 from chat.turns import lock_key
 from chat.widgets import error_card
 from config import async_cache
@@ -45,7 +46,7 @@ async def _add_card(thread_id: str, context: RequestContext) -> None:
     if not thread.title and message_id is not None:
         message = await store.load_item(thread_id, message_id, context)
         if isinstance(message, UserMessageItem):
-            thread.title = thread_title(message)
+            thread.title = offline_title(message)  # no model call for a dead turn
             await store.save_thread(thread, context)
     card = WidgetItem(
         id=store.generate_item_id("message", thread, context),

@@ -59,7 +59,7 @@ def test_a_killed_worker_leaves_an_interrupted_card_and_an_unlocked_thread(
     assert text.startswith(partial) and HELP_TEXT.startswith(text) and len(text) < len(HELP_TEXT)
     assert items[2]["copy_text"] == "The answer was interrupted."
     assert "Try again" in str(items[2]["widget"])
-    assert thread.get("title") == "hello?", thread
+    assert thread.get("title"), thread  # a first turn gets its title
     assert not RunLease.objects.filter(pk=thread_id).exists()
 
     again = httpx.post(f"{survivor.url}/chatkit", content=ck.add_message(thread_id, "help"),
