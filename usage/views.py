@@ -20,7 +20,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    given = token.strip().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given, expected.encode()):
         response = error_response(
             HTTPStatus.UNAUTHORIZED,
             "auth_error",

@@ -43,7 +43,17 @@ async def test_metrics_is_404_without_a_configured_token(async_client, settings)
     assert response.status_code == HTTPStatus.NOT_FOUND
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}", "Bearer "])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer wrong-token",
+        f"Basic {TOKEN}",
+        "Bearer ",
+        "Bearer m\u00e9trics",
+        f"Bearer {TOKEN}\u00ff",
+    ],
+)
 async def test_metrics_is_401_without_the_token(async_client, metrics_token, header):
     headers = {"Authorization": header} if header else {}
     response = await async_client.get("/metrics", headers=headers)
