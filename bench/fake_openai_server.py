@@ -12,6 +12,9 @@ import argparse
 import signal
 import threading
 from http.server import ThreadingHTTPServer
+from typing import Any
+
+from pydantic import BaseModel
 
 from chat.offline_model import HELP_TEXT, _chunks
 from chat.tests.fake_openai import FakeOpenAI
@@ -22,7 +25,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=int, default=20)
     args = parser.parse_args()
-    fake = FakeOpenAI(answer_chunks=tuple(_chunks(HELP_TEXT)), chunk_delay_s=args.delay_ms / 1000)
+    fake = BenchOpenAI(answer_chunks=tuple(_chunks(HELP_TEXT)), chunk_delay_s=args.delay_ms / 1000)
     # Keep no per-request history (a benchmark sends thousands), only the count.
     fake.requests = _Counted()
     ThreadingHTTPServer.request_queue_size = 1024  # the listen backlog
@@ -33,6 +36,22 @@ def main() -> None:
     print(f"fake OpenAI on {fake.base_url}", flush=True)
     stop.wait()
     fake.stop()
+
+
+class BenchOpenAI(FakeOpenAI):
+    """Each conversation adds a todo of its own: one whose title is already open would
+    be a question to the user (chat/tools.py), which ends the turn without an answer."""
+
+    def _tool_call_events(
+        self,
+        response_id: str,
+        item_id: str,
+        name: str = "add_todo",
+        arguments: dict[str, Any] | None = None,
+    ) -> list[BaseModel]:
+        if arguments is None:
+            arguments = {"title": f"{self.todo_title} ({item_id})", "priority": "low"}
+        return super()._tool_call_events(response_id, item_id, name, arguments)
 
 
 class _Counted(list):

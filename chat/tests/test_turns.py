@@ -191,9 +191,9 @@ async def test_a_resent_keyed_message_replays_the_stored_turn(async_client, user
     assert ck.assistant_text(resent) == ck.assistant_text(first)
     assert await ThreadItem.objects.filter(thread_id=thread_id, type="user_message").acount() == 2
 
-    # Another key, or none, is a new message.
+    # Another key is a new message (the same text again would be a duplicate question).
     other = {**headers, "Idempotency-Key": "send-2"}
-    await stream(async_client, ck.add_message(thread_id, "add feed cat"), other)
+    await stream(async_client, ck.add_message(thread_id, "add feed dog"), other)
     assert await Todo.objects.filter(owner=user).acount() == 2
 
 
