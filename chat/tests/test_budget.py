@@ -82,6 +82,8 @@ async def test_a_thread_past_the_budget_still_answers(fake_openai, user: User, s
     events = await turn(ck.create_thread("first " + long_text))
     thread_id = events[0].thread.id
     for number in range(2, 7):  # five more: far past the budget in total
+        # A todo of its own each time (an open one of the same title would be a question).
+        fake_openai.todo_title = f"Buy oat milk {number}"
         events = await turn(ck.add_message(thread_id, f"message {number} " + long_text))
         assert ck.assistant_text(events) == "Added oat milk to your list.", events
 
