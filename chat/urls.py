@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from chat import pages, run_views, views
+
+
+class ThreadIdConverter:
+    """A path segment without NUL: PostgreSQL refuses a NUL in a query (a 500), and no
+    thread id holds one, so such a path is simply not found."""
+
+    regex = "[^/\x00]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ThreadIdConverter, "tid")
 
 urlpatterns = [
     path("", pages.index, name="index"),
@@ -13,8 +29,8 @@ urlpatterns = [
         name="chatkit-entity-preview",
     ),
     path("api/chatkit/session", views.ChatKitSessionView.as_view(), name="chatkit-session"),
-    path("api/chatkit/threads/<str:thread_id>/stop", run_views.stop_view, name="chatkit-stop"),
+    path("api/chatkit/threads/<tid:thread_id>/stop", run_views.stop_view, name="chatkit-stop"),
     path(
-        "api/chatkit/threads/<str:thread_id>/events", run_views.events_view, name="chatkit-events"
+        "api/chatkit/threads/<tid:thread_id>/events", run_views.events_view, name="chatkit-events"
     ),
 ]

@@ -212,3 +212,15 @@ async def test_a_lone_surrogate_beside_a_nul_is_400_before_any_thread(
     assert response.json()["error"]["code"] == "bad_request"
     assert not await Thread.objects.aexists()
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("thread_id", ["%00", "thr_%00x", "%ED%A0%80", "%F0%9F%98%80", "x" * 5000])
+@pytest.mark.parametrize("method,action", [("post", "stop"), ("get", "events")])
+async def test_odd_thread_ids_in_a_runs_path_are_404(
+    async_client, user, bearer, thread_id, method, action
+):
+    """A NUL is no thread id: PostgreSQL refuses it in a query (a 500 before this test)."""
+    path = f"/api/chatkit/threads/{thread_id}/{action}"
+    response = await getattr(async_client, method)(path, headers=bearer(user))
+    assert response.status_code == HTTPStatus.NOT_FOUND, response.content
+    assert response.json()["error"]["code"] == "not_found"
