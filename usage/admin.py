@@ -107,7 +107,7 @@ class DashboardFilters(forms.Form):
             return None
         users = (
             User.objects.filter(pk=int(text))
-            if text.isdigit()
+            if text.isascii() and text.isdigit()  # "²" is a digit to isdigit, not to int
             else User.objects.filter(email__iexact=text)
         )
         found = users.values_list("pk", flat=True).first()

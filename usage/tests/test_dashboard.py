@@ -129,3 +129,11 @@ def test_a_threads_admin_page_shows_its_turns_usage(admin_client, user):
     html = response.content.decode()
     assert 'data-testid="thread-usage"' in html
     assert "1,234 / 56" in html
+
+
+@pytest.mark.parametrize("who", ["\u00b2", "\u0661\u0662", "9" * 30, "x\x00y"])
+def test_an_odd_user_filter_is_an_error_not_a_crash(admin_client, who):
+    """Digits that are not ASCII ("²" is a digit to str.isdigit, not to int) were a 500."""
+    response = admin_client.get(URL, {"user": who})
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["form"].errors
