@@ -261,7 +261,7 @@ def test_fallback_chat_keeps_threads_and_counts_down_a_rate_limit(
     # A new chat starts empty; the earlier thread is listed and reopens with its items.
     page.get_by_role("button", name="New chat").click()
     expect(page.locator(".fc-msg")).to_have_count(0)
-    thread_button(page, "add call the bank").click()
+    thread_button(page, "call the bank").click()  # titled by the todo it added
     expect(page.locator(".fc-user")).to_have_text(["add call the bank"])
     expect(page.locator(".fc-assistant")).to_contain_text('Added "call the bank"')
     page.close()
