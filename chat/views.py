@@ -292,6 +292,7 @@ async def authenticate_chatkit_api(request: HttpRequest) -> User:
     return user
 
 
+@csrf_exempt  # GET only (a read); any other method is a JSON 405 (_get_only)
 async def usage_endpoint(request: HttpRequest) -> HttpResponse:
     """`GET /api/chatkit/usage` → the caller's usage today (a client secret, a Better
     Auth JWT, or the page's session)."""
@@ -325,6 +326,7 @@ def todo_entity(todo: Todo) -> dict[str, Any]:
     }
 
 
+@csrf_exempt  # GET only (a read); any other method is a JSON 405 (_get_only)
 async def entities_endpoint(request: HttpRequest) -> HttpResponse:
     """`GET /api/chatkit/entities?query=TEXT` → `{"data": [entity…]}`: at most 20 of the
     caller's todos for ChatKit's `entities.onTagSearch`, best match first (a client
@@ -343,6 +345,7 @@ async def entities_endpoint(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"data": entities}, headers={"Cache-Control": "no-store"})
 
 
+@csrf_exempt  # GET only (a read); any other method is a JSON 405 (_get_only)
 async def entity_preview_endpoint(request: HttpRequest, todo_id: int) -> HttpResponse:
     """`GET /api/chatkit/entities/<todo id>/preview` → `{"preview": <Basic widget>}`: a
     tagged todo's details and actions for ChatKit's `entities.onRequestPreview` (the

@@ -43,6 +43,16 @@ def error_response(
     return response
 
 
+def method_not_allowed(allowed: str) -> JsonResponse:
+    """SPEC's 405, with the methods the endpoint answers in `Allow`."""
+    return error_response(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        f"Use {allowed}.",
+        headers={"Allow": allowed},
+    )
+
+
 def api_error_response(exc: ApiError) -> JsonResponse:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 

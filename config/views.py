@@ -5,7 +5,9 @@ from http import HTTPStatus
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+
+from config.errors import method_not_allowed
 
 
 def _database_answers() -> bool:
@@ -21,8 +23,10 @@ def _database_answers() -> bool:
         connection.close()
 
 
-@require_GET
+@csrf_exempt  # GET only: any other method is a JSON 405, not the CSRF check's HTML 403
 async def healthz(request: HttpRequest) -> JsonResponse:
+    if request.method != "GET":
+        return method_not_allowed("GET")
     if await sync_to_async(_database_answers)():
         return JsonResponse({"status": "ok"})
     return JsonResponse(

@@ -7,14 +7,16 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
-from config.errors import error_response
+from config.errors import error_response, method_not_allowed
 from usage.metrics import exposition
 
 
-@require_GET
+@csrf_exempt  # GET only: any other method is a JSON 405, not the CSRF check's HTML 403
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "GET":
+        return method_not_allowed("GET")
     expected = settings.USAGE["METRICS_TOKEN"]
     if not expected:
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")

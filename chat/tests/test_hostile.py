@@ -6,6 +6,7 @@ import json
 from http import HTTPStatus
 
 import pytest
+from django.test import AsyncClient
 
 from chat.models import Thread
 from chat.tests import chatkit_client as ck
@@ -224,3 +225,25 @@ async def test_odd_thread_ids_in_a_runs_path_are_404(
     response = await getattr(async_client, method)(path, headers=bearer(user))
     assert response.status_code == HTTPStatus.NOT_FOUND, response.content
     assert response.json()["error"]["code"] == "not_found"
+
+
+GET_ONLY = [
+    "/api/chatkit/usage",
+    "/api/chatkit/entities",
+    "/api/chatkit/entities/1/preview",
+    "/metrics",
+    "/healthz",
+]
+
+
+@pytest.mark.parametrize("path", GET_ONLY)
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+async def test_a_wrong_method_on_a_get_endpoint_is_a_json_405(user, bearer, settings, path, method):
+    """Before, Django's CSRF check answered first: an HTML 403 page, not SPEC's 405
+    (a server checks CSRF; the test client does only when asked to)."""
+    settings.USAGE = {**settings.USAGE, "METRICS_TOKEN": "metrics-token"}
+    client = AsyncClient(enforce_csrf_checks=True)
+    response = await getattr(client, method)(path, headers=bearer(user))
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED, response.content[:200]
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET"
