@@ -125,9 +125,11 @@ def _client_date(output: Any) -> datetime.date | None:
     """The `date` of get_local_date's answer ({"date": "YYYY-MM-DD", "timezone": …})."""
     try:
         data = json.loads(output) if isinstance(output, str) else output
-        return datetime.date.fromisoformat(str(data["date"]))
+        day = datetime.date.fromisoformat(str(data["date"]))
     except (TypeError, ValueError, KeyError):
         return None
+    # A week before the last date there is: "due friday" from it is still a date.
+    return day if day <= datetime.date.max - datetime.timedelta(days=7) else None
 
 
 def _attachments() -> ModuleType | None:

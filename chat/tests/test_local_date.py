@@ -95,14 +95,24 @@ async def test_a_turn_that_needs_no_date_never_asks(async_client, user, bearer, 
     ]
 
 
-async def test_a_date_the_client_garbles_adds_nothing(async_client, user, bearer):
+@pytest.mark.parametrize(
+    "text,date",
+    [
+        ("add pay rent due today", "soon"),
+        # The last day there is: the day after it was an OverflowError, an error card.
+        ("add pay rent due tomorrow", "9999-12-31"),
+        ("add pay rent due friday", "9999-12-31"),
+    ],
+)
+async def test_a_date_the_client_garbles_adds_nothing(async_client, user, bearer, text, date):
     headers = bearer(user)
-    asked = await stream(async_client, ck.create_thread("add pay rent due today"), headers)
+    asked = await stream(async_client, ck.create_thread(text), headers)
 
     answered = await stream(
-        async_client, ck.client_tool_output(asked[0].thread.id, {"date": "soon"}), headers
+        async_client, ck.client_tool_output(asked[0].thread.id, {"date": date}), headers
     )
 
+    assert "error" not in [e.type for e in answered]
     assert "couldn't read today's date" in ck.assistant_text(answered)
     assert not await Todo.objects.aexists()
 
