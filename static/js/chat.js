@@ -258,15 +258,16 @@
       const bar = el("div", { class: "fc-answer-actions", role: "group", "aria-label": "Answer actions" });
       const kept = previous ? previous.querySelector(".fc-answer-actions [aria-pressed='true']") : null;
       const thumbs = [
-        ["positive", "👍", "Good answer"],
-        ["negative", "👎", "Bad answer"],
+        // Words, not 👍 👎: emoji fonts are missing on many machines (an empty box instead).
+        ["positive", "Good", "Good answer"],
+        ["negative", "Bad", "Bad answer"],
       ].map(([kind, glyph, label]) => {
         const button = el("button", { type: "button", class: "icon-button fc-feedback", "aria-label": label, "aria-pressed": "false", title: label, dataset: { kind } }, glyph);
         if (kept && kept.dataset.kind === kind) button.setAttribute("aria-pressed", "true");
         button.addEventListener("click", () => this.feedback(item.id, kind, thumbs));
         return button;
       });
-      const copy = el("button", { type: "button", class: "icon-button fc-copy", "aria-label": "Copy answer", title: "Copy answer" }, "⧉");
+      const copy = el("button", { type: "button", class: "icon-button fc-copy", "aria-label": "Copy answer", title: "Copy answer" }, "Copy");
       copy.addEventListener("click", () => this.copy(text));
       bar.append(...thumbs, copy);
       return bar;

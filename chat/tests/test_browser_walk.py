@@ -1,0 +1,72 @@
+"""What a new user sees on the built-in page, checked the way a person would: words
+every font can draw under an answer, and a widget's add form whose fields are not
+squeezed until their text is cut off (at desktop and phone widths)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from accounts.models import User
+from chat.tests.browser import DESKTOP, PHONE, ConsoleErrors, open_page, say
+from config.tests.servers import ServerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Printable ASCII: in every font, so no reader sees an empty box where a label was.
+DRAWABLE = re.compile(r"^[ -~]+$")
+
+
+def test_answer_actions_say_what_they_do_in_words_every_font_draws(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+) -> None:
+    server = fallback_server()
+    page = open_page(browser, server, page_user)
+    console = ConsoleErrors(page)
+    say(page, "add call mom")
+    actions = page.locator(".fc-answer").last.get_by_role("group", name="Answer actions")
+    expect(actions.get_by_role("button")).to_have_count(3)
+    for name in ("Good answer", "Bad answer", "Copy answer"):
+        button = actions.get_by_role("button", name=name)
+        shown = button.inner_text().strip()
+        # Emoji and rare symbols (👍 👎 ⧉) need fonts many machines lack (Debian's
+        # Chromium with DejaVu draws them as boxes).
+        assert DRAWABLE.match(shown), f"{name!r} shows {shown!r}"
+        assert shown.lower() in name.lower()  # the visible words are part of its name
+    assert console.errors == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_list_widgets_add_form_shows_its_fields_whole(
+    fallback_server: Callable[..., ServerProcess],
+    page_user: User,
+    browser: Browser,
+    viewport: dict,
+) -> None:
+    server = fallback_server()
+    page = open_page(browser, server, page_user, viewport=viewport)
+    if viewport is PHONE:
+        page.get_by_role("button", name="Chat", exact=True).click()
+    say(page, "list")
+    form = page.locator(".fc-widget").last.locator("form")
+    expect(form.get_by_role("combobox", name=re.compile("Priority"))).to_be_visible()
+    # Each date or choice field is at least as wide as it would be left alone: a
+    # narrower one cuts its text ("Medium priori").
+    squeezed = form.evaluate(
+        """form => [...form.querySelectorAll("select, input[type=date]")].flatMap(field => {
+            const width = field.getBoundingClientRect().width;
+            const style = field.getAttribute("style");
+            field.style.flex = "none";
+            field.style.width = "max-content";
+            const natural = field.getBoundingClientRect().width;
+            if (style === null) field.removeAttribute("style");
+            else field.setAttribute("style", style);
+            return width + 0.5 < natural ? [`${field.name}: ${width} < ${natural}`] : [];
+        })"""
+    )
+    assert squeezed == []
+    overflow = form.evaluate("form => form.scrollWidth - form.clientWidth")
+    assert overflow <= 0
