@@ -20,10 +20,9 @@ from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 
-from attachments.models import AttachmentFile, Status
+from attachments.models import Attachment, AttachmentFile, Status
 from attachments.storage import attachment_storage
 from attachments.views import PREVIEW_HEADERS
-from chat.models import Attachment as ChatAttachment
 
 
 def attachment_state(file: AttachmentFile) -> str:
@@ -127,7 +126,7 @@ class AttachmentFileAdmin(admin.ModelAdmin):
         obj.attachment.delete()  # ChatKit's row too; the bytes follow (signals)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AttachmentFile]) -> None:
-        ChatAttachment.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).delete()
+        Attachment.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).delete()
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,9 +1,10 @@
-"""The bytes behind a ChatKit attachment: where they are stored, whose, how large.
+"""ChatKit attachments: their metadata (`Attachment`, ChatKit's JSON) and the bytes
+behind one (`AttachmentFile`: where they are stored, whose, how large).
 
-ChatKit's own view of an attachment (its JSON) is `chat.Attachment`; this row
-hangs off it (one to one, same `atc_…` id), so deleting the attachment, its
-thread or its user deletes this row too, and `attachments.signals` then deletes
-the bytes from storage.
+The file row hangs off the attachment (one to one, same `atc_…` id), so deleting the
+attachment, its thread or its user deletes it too, and `attachments.signals` then
+deletes the bytes from storage. The attachment table keeps the name it had when the
+model lived in `chat` (`chat_attachment`): moving the model moved no row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,39 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+# Ids are opaque strings chosen by ChatKit (or a client), as chat's are.
+ID_MAX_LENGTH = 255
+
+
+class AttachmentQuerySet(models.QuerySet["Attachment"]):
+    def for_user(self, user: models.Model) -> AttachmentQuerySet:
+        return self.filter(owner=user)
+
+
+class Attachment(models.Model):
+    """A ChatKit attachment's metadata (the file itself lives elsewhere)."""
+
+    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_attachments"
+    )
+    # A lazy reference, not an import: the thread is chat's, and deleting it deletes
+    # its attachments.
+    thread = models.ForeignKey(
+        "chat.Thread", on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    data = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        db_table = "chat_attachment"
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return str((self.data or {}).get("name") or self.id)
 
 
 class Kind(models.TextChoices):
@@ -34,7 +68,7 @@ class AttachmentFile(models.Model):
     """One uploaded (or announced) file of a user; its size counts toward their quota."""
 
     attachment = models.OneToOneField(
-        "chat.Attachment", primary_key=True, on_delete=models.CASCADE, related_name="file"
+        Attachment, primary_key=True, on_delete=models.CASCADE, related_name="file"
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attachment_files"

@@ -22,10 +22,9 @@ from attachments.files import (
     normalize_mime_type,
     sanitize_name,
 )
-from attachments.models import AttachmentFile, Kind, Status
+from attachments.models import Attachment, AttachmentFile, Kind, Status
 from attachments.selectors import attachment_usage_bytes
 from attachments.storage import attachment_storage
-from chat.models import Attachment as ChatAttachment
 from config.exceptions import ApiError, BadRequest, NotFound, PayloadTooLarge
 
 SNIFF_BYTES = 65536
@@ -93,7 +92,7 @@ def attachment_create(
             kind=Kind.IMAGE if is_image(mime_type) else Kind.FILE,
             size=size,
         )
-        file.attachment = ChatAttachment(id=attachment_id, owner=user, data={})
+        file.attachment = Attachment(id=attachment_id, owner=user, data={})
         schema = attachment_schema(file=file, base_url=base_url, with_upload=True)
         file.attachment.data = schema.model_dump(mode="json")
         file.attachment.save(force_insert=True)
@@ -206,7 +205,7 @@ def attachment_delete(*, user: User, attachment_id: str) -> None:
     lock finds the row gone."""
     with transaction.atomic():
         list(AttachmentFile.objects.select_for_update().filter(pk=attachment_id).values("pk"))
-        deleted, _ = ChatAttachment.objects.for_user(user).filter(pk=attachment_id).delete()
+        deleted, _ = Attachment.objects.for_user(user).filter(pk=attachment_id).delete()
     if not deleted:
         raise NotFound("Attachment not found.")
 
@@ -215,7 +214,7 @@ def attachment_purge_orphans(*, older_than_hours: int | None = None, dry_run: bo
     """Delete attachments announced more than `older_than_hours` ago and never sent."""
     hours = settings.ATTACHMENTS["ORPHAN_HOURS"] if older_than_hours is None else older_than_hours
     cutoff = timezone.now() - datetime.timedelta(hours=hours)
-    orphans = ChatAttachment.objects.filter(thread__isnull=True, created_at__lt=cutoff)
+    orphans = Attachment.objects.filter(thread__isnull=True, created_at__lt=cutoff)
     with transaction.atomic():
         count = orphans.count()
         if count and not dry_run:

@@ -1,4 +1,5 @@
-"""Chat persistence: ChatKit threads, their items and attachments, per user."""
+"""Chat persistence: ChatKit threads and their items, per user (attachments: the
+`attachments` app)."""
 
 from __future__ import annotations
 
@@ -158,33 +159,6 @@ def item_text(item_type: str, data: dict[str, Any]) -> str:
     if item_type == ItemType.WIDGET:
         return data.get("copy_text") or ""
     return ""
-
-
-class AttachmentQuerySet(models.QuerySet["Attachment"]):
-    def for_user(self, user: models.Model) -> AttachmentQuerySet:
-        return self.filter(owner=user)
-
-
-class Attachment(models.Model):
-    """A ChatKit attachment's metadata (the file itself lives elsewhere)."""
-
-    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_attachments"
-    )
-    thread = models.ForeignKey(
-        Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
-    )
-    data = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now)
-
-    objects = AttachmentQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "id"]
-
-    def __str__(self) -> str:
-        return str((self.data or {}).get("name") or self.id)
 
 
 class ToolEffect(models.Model):

@@ -133,13 +133,13 @@ def _client_date(output: Any) -> datetime.date | None:
 
 
 def _attachments() -> ModuleType | None:
-    """attachments.offline, imported on first use; None without Django's apps (the
+    """chat.offline_attachments, imported on first use; None without Django's apps (the
     benchmark's baseline server runs this model with no Django, and no attachments)."""
     if not apps.ready:
         return None
-    from attachments import offline
+    from chat import offline_attachments
 
-    return offline
+    return offline_attachments
 
 
 def _unquote(text: str) -> str:

@@ -64,8 +64,6 @@ from django.dispatch import receiver
 from django.utils import timezone
 from pydantic import TypeAdapter
 
-from attachments.store import DjangoAttachmentStore
-from attachments.transcribe import transcribe_audio
 from chat import choices
 from chat.actions import (
     TODOS_CHANGED_EFFECT,
@@ -80,6 +78,7 @@ from chat.actions import (
     todo_action_events,
 )
 from chat.agent import MAX_TURNS, build_agent, get_run_config, model_label, traced
+from chat.attachment_store import DjangoAttachmentStore
 from chat.context import RequestContext
 from chat.converter import TodoThreadItemConverter
 from chat.idle_timeout import with_idle_timeout
@@ -97,6 +96,7 @@ from chat.provider_errors import (  # noqa: F401 - the messages, for the server'
 from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.titles import first_turn_title, offline_title
+from chat.transcribe import transcribe_audio
 from chat.turns import one_turn_at_a_time, threads_answering
 from chat.widgets import CHAT_RETRY, error_card
 from config import logcontext, pg

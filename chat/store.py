@@ -37,8 +37,9 @@ from pydantic import TypeAdapter
 
 from accounts.models import User
 from attachments.links import refresh_previews
+from attachments.models import Attachment
 from chat.context import RequestContext
-from chat.models import Attachment, Thread, new_thread_id
+from chat.models import Thread, new_thread_id
 from chat.models import ThreadItem as ThreadItemRow
 from chat.recent import RecentItems
 from chat.rows import (

@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from attachments import services
+from attachments.models import Attachment as ChatAttachment
 from attachments.models import AttachmentFile
 from attachments.tests.conftest import png_bytes, stored_files
 from attachments.tests.factories import uploaded_attachment
-from chat.models import Attachment as ChatAttachment
 from chat.tests.factories import ThreadFactory
 from config.exceptions import BadRequest
 

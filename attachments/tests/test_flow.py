@@ -8,10 +8,10 @@ from http import HTTPStatus
 
 import pytest
 
+from attachments.models import Attachment as ChatAttachment
 from attachments.models import AttachmentFile, Status
 from attachments.tests import client as ac
 from attachments.tests.conftest import stored_files
-from chat.models import Attachment as ChatAttachment
 from chat.tests import chatkit_client as ck
 from todos.models import Todo
 

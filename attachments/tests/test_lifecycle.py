@@ -18,10 +18,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from attachments.models import Attachment as ChatAttachment
 from attachments.models import AttachmentFile
 from attachments.tests import client as ac
 from attachments.tests.conftest import stored_files
-from chat.models import Attachment as ChatAttachment
 from chat.models import Thread
 from chat.tests import chatkit_client as ck
 

@@ -20,7 +20,8 @@ from chatkit.types import (
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from chat.models import Attachment, ItemType, Thread, ThreadItem, new_thread_id
+from attachments.models import Attachment
+from chat.models import ItemType, Thread, ThreadItem, new_thread_id
 from chat.rows import item_row_fields
 
 # --- ChatKit items -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from attachments import services
-from chat.models import Attachment as ChatAttachment
+from attachments.models import Attachment as ChatAttachment
 from chat.models import Thread, ThreadItem
 from chat.rows import item_row_fields
 from chat.tests.browser import DESKTOP, PASSWORD, conversation, make_page_user, orm

@@ -17,7 +17,8 @@ from chatkit.types import (
 )
 from django.db import IntegrityError, transaction
 
-from chat.models import Attachment, ItemType, Thread, ThreadItem, item_text
+from attachments.models import Attachment
+from chat.models import ItemType, Thread, ThreadItem, item_text
 from chat.rows import item_row_fields
 from chat.tests.factories import (
     AttachmentFactory,

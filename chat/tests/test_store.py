@@ -31,8 +31,9 @@ from django.utils import timezone
 from pydantic import AnyUrl
 
 from accounts.tests.factories import UserFactory
+from attachments.models import Attachment
 from chat.context import RequestContext
-from chat.models import Attachment, Thread, ThreadItem
+from chat.models import Thread, ThreadItem
 from chat.pgstore import AsyncPostgresStore
 from chat.server import make_store
 from chat.store import DjangoStore, wait_for_pending_writes

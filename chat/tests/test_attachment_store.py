@@ -7,7 +7,7 @@ from chatkit.store import NotFoundError
 from chatkit.types import AttachmentCreateParams, FileAttachment, ImageAttachment
 
 from attachments.models import AttachmentFile, Status
-from attachments.store import DjangoAttachmentStore
+from chat.attachment_store import DjangoAttachmentStore
 from chat.context import RequestContext
 
 pytestmark = pytest.mark.django_db(transaction=True)

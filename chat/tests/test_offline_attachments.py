@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from attachments.offline import Attached, answer, todo_calls, todo_titles
+from chat.offline_attachments import Attached, answer, todo_calls, todo_titles
 
 
 def user_message(text: str, *parts: str) -> dict:
