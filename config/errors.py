@@ -6,7 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from pydantic import ValidationError
 from rest_framework import exceptions as drf_exceptions
@@ -76,6 +76,8 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif isinstance(exc, RequestDataTooBig):
         status, code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large"
         message = "Request body is too large."
+    elif isinstance(exc, SuspiciousOperation):  # e.g. TooManyFieldsSent: a client's error
+        status, code, message = HTTPStatus.BAD_REQUEST, "bad_request", "Bad request."
     elif isinstance(exc, RecursionError):  # hostile JSON nesting
         status, code = HTTPStatus.BAD_REQUEST, "bad_request"
         message = "Request body is nested too deeply."

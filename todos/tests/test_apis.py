@@ -145,6 +145,13 @@ def test_a_nul_in_a_filter_is_400(client_for_user, user, query):
     assert_error(client_for_user.get(LIST, query), HTTPStatus.BAD_REQUEST, "bad_request")
 
 
+def test_too_many_query_fields_are_400_not_500(client_for_user):
+    # Over DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) Django raises TooManyFieldsSent, a
+    # SuspiciousOperation that DRF's handler answered as an unexpected 500.
+    response = client_for_user.get(LIST + "?" + "a=1&" * 1500)
+    assert_error(response, HTTPStatus.BAD_REQUEST, "bad_request")
+
+
 def test_list_does_not_query_per_row(client_for_user, user, django_assert_num_queries):
     TodoFactory.create_batch(2, owner=user)
     with CaptureQueriesContext(connection) as baseline:
