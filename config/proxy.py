@@ -42,9 +42,12 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(value.strip().removeprefix("[").removesuffix("]"))
+        address = ipaddress.ip_address(value.strip().removeprefix("[").removesuffix("]"))
     except ValueError:
         return None
+    # A dual-stack listener (HOST=::) sees an IPv4 peer as ::ffff:a.b.c.d: the same host.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
 
 
 def _trusted(address: Any, networks: tuple[Network, ...]) -> bool:
