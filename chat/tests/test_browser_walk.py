@@ -70,3 +70,24 @@ def test_the_list_widgets_add_form_shows_its_fields_whole(
     assert squeezed == []
     overflow = form.evaluate("form => form.scrollWidth - form.clientWidth")
     assert overflow <= 0
+
+
+def test_an_answer_still_being_written_cannot_be_rated_or_copied_yet(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+) -> None:
+    # Paced tokens: the long help answer takes seconds to arrive.
+    server = fallback_server(CHATKIT_OFFLINE_TOKEN_DELAY_MS="400")
+    page = open_page(browser, server, page_user)
+    console = ConsoleErrors(page)
+    say(page, "hello there")
+    answer = page.locator(".fc-answer").last
+    expect(answer).to_have_attribute("aria-busy", "true")
+    expect(answer.locator(".fc-assistant")).to_contain_text("add")  # some of it is shown
+    # Rating or copying half an answer would store or copy the wrong thing.
+    expect(answer.get_by_role("button", name="Good answer")).to_be_hidden()
+    expect(answer.get_by_role("button", name="Copy answer")).to_be_hidden()
+    assert answer.get_attribute("aria-busy") == "true"  # still writing when checked
+    expect(answer).not_to_have_attribute("aria-busy", "true", timeout=60_000)
+    expect(answer.get_by_role("button", name="Good answer")).to_be_visible()
+    expect(answer.get_by_role("button", name="Copy answer")).to_be_visible()
+    assert console.errors == []
