@@ -108,27 +108,56 @@ async def test_an_update_is_not_redone_even_when_the_model_names_the_todo_differ
     assert (todo.title, todo.priority) == ("feed the cat", "high")
 
 
-async def test_the_same_add_twice_in_one_message_adds_two_and_a_rerun_none(user):
+async def test_equal_adds_in_one_message_are_each_recorded_and_a_rerun_applies_none(user):
+    """Each recorded add answers one equal call of a rerun, so two "add milk" in one
+    message stay two, not one and not four. The first milk is done before the second
+    add (an open one would make the second a question: the next test)."""
     server, model = make_server(
         [call("add_todo", title="milk")],
+        [call("complete_todo", ref="milk")],
         [call("add_todo", title="milk")],
-        [message("Added two.")],
+        [message("Added, done, added again.")],
+        # The rerun: the same three calls, then a fourth add the first run never made.
+        [call("add_todo", title="milk")],
+        [call("complete_todo", ref="milk")],
         [call("add_todo", title="milk")],
         [call("add_todo", title="milk")],
+    )
+    events = await turn(server, ck.create_thread("add milk, finish it, add milk"), user)
+    assert await todos_of(user) == [("milk", False), ("milk", True)]
+
+    rerun = await turn(server, ck.retry_after(events[0].thread.id, asked(events)), user)
+
+    outputs = [last_tool_output(model.calls[n]) for n in (5, 6, 7)]
+    assert [o.get("already_applied", False) for o in outputs] == [True, True, True]
+    # Both recorded adds were used up: the fourth is a new add of an open title, which
+    # asks first like any other (SPEC), and nothing was added twice.
+    assert [e.item.type for e in rerun if e.type == "thread.item.done"][-1] == "structured_input"
+    assert await todos_of(user) == [("milk", False), ("milk", True)]
+    note = next(i for i in model.calls[4].input if i.get("role") == "developer")
+    assert note["content"].count("add_todo") == 2
+
+
+async def test_the_same_add_twice_in_one_message_asks_before_the_second_and_a_rerun_too(user):
+    """SPEC: adding a title equal to an open todo asks first, also within one message;
+    a rerun finds the first add applied and asks again, adding nothing."""
+    server, model = make_server(
         [call("add_todo", title="milk")],
-        [message("Added.")],
+        [call("add_todo", title="Milk")],
+        [call("add_todo", title="milk")],
+        [call("add_todo", title="Milk")],
     )
     events = await turn(server, ck.create_thread("add milk twice"), user)
-    assert await Todo.objects.filter(owner=user).acount() == 2
+    done = [e.item for e in events if e.type == "thread.item.done"]
+    assert done[-1].type == "structured_input"
+    assert await todos_of(user) == [("milk", False)]
+    assert len(model.calls) == 2  # the run stopped at the question
 
-    await turn(server, ck.retry_after(events[0].thread.id, asked(events)), user)
+    rerun = await turn(server, ck.retry_after(events[0].thread.id, asked(events)), user)
 
-    outputs = [last_tool_output(model.calls[n]) for n in (4, 5, 6)]
-    assert [o.get("already_applied", False) for o in outputs] == [True, True, False]
-    # A third "milk" is a change the first run never made: the model asked for it.
-    assert await Todo.objects.filter(owner=user).acount() == 3
-    note = next(i for i in model.calls[3].input if i.get("role") == "developer")
-    assert note["content"].count("add_todo") == 2
+    assert last_tool_output(model.calls[3])["already_applied"] is True
+    assert [e.item.type for e in rerun if e.type == "thread.item.done"][-1] == "structured_input"
+    assert await todos_of(user) == [("milk", False)]
 
 
 async def test_a_failed_change_is_not_recorded_and_runs_again(user):
