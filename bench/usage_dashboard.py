@@ -2,7 +2,8 @@
 
 `python -m bench.usage_dashboard [--rows 1000000] [--database-url postgres://…/bench_usage]`
 
-Loads `--rows` TurnUsage rows (COPY; 60 days, 2,000 users, 100,000 threads) into their
+Loads `--rows` TurnUsage rows (COPY; 60 days, 2,000 users, 100,000 threads, each
+thread's turns on one day) into their
 own database (created when missing; its usage rows are replaced) and their daily
 rollup (one row per user and day, which turns keep as they are written), then times each
 query /admin/usage/ runs (the last 30 days, all users and one user) and prints the
@@ -36,8 +37,8 @@ def load(rows: int) -> int:
     from django.db import connection
 
     from accounts.models import User
-    from usage.models import TurnUsage, UsageDay
-    from usage.rollup import rebuild_days
+    from usage.models import TurnUsage, UsageDay, UsageThreadDay
+    from usage.rollup import rebuild_days, rebuild_thread_days
 
     users = list(
         User.objects.filter(username__startswith="usage-bench-").values_list("pk", flat=True)
@@ -64,12 +65,15 @@ def load(rows: int) -> int:
         with raw.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for _ in range(rows):
                 outcome = rng.choice(OUTCOMES)
+                thread = rng.randrange(THREADS)
+                # A conversation lives on one day: its turns fall within it.
+                day_ago = thread % DAYS
                 tokens_in, tokens_out = rng.randint(800, 6000), rng.randint(10, 400)
                 first = None if outcome == "refused" else rng.randint(150, 2500)
                 copy.write_row(
                     (
                         rng.choice(users),
-                        f"thr_bench_{rng.randrange(THREADS)}",
+                        f"thr_bench_{thread}",
                         "gpt-4.1-mini",
                         2,
                         tokens_in,
@@ -83,17 +87,22 @@ def load(rows: int) -> int:
                         outcome,
                         "timeout" if outcome == "failed" else "",
                         (tokens_in * 0.4 + tokens_out * 1.6) / 1e6,
-                        now - timedelta(seconds=rng.uniform(0, DAYS * 86400)),
+                        now - timedelta(days=day_ago, seconds=rng.uniform(0, 86400)),
                     )
                 )
     with connection.cursor() as cursor:  # outside a transaction: VACUUM sets the visibility map
         cursor.execute(f"VACUUM ANALYZE {table}")
     print(f"loaded {rows:,} rows in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
-    days = rebuild_days()  # the daily rollup the turns keep as they are written
+    days = rebuild_days()  # the daily rollups the turns keep as they are written
+    thread_days = rebuild_thread_days()
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {UsageDay._meta.db_table}")
-    print(f"rolled up into {days:,} user-days in {time.perf_counter() - started:.1f} s")
+        cursor.execute(f"VACUUM ANALYZE {UsageThreadDay._meta.db_table}")
+    print(
+        f"rolled up into {days:,} user-days and {thread_days:,} thread-days "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return users[0]
 
 

@@ -123,3 +123,31 @@ class UsageDay(models.Model):
 
 
 FIRST_TOKEN_COLUMNS = tuple(f"first_token_{i}" for i in range(len(FIRST_TOKEN_BOUNDS_MS) + 1))
+
+
+class UsageThreadDay(models.Model):
+    """One thread's turns of one UTC day, added up with each turn's row: top threads
+    read these (a conversation lives on few days), not every turn."""
+
+    day = models.DateField()
+    thread_id = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="usage_thread_days",
+    )
+    turns = models.PositiveIntegerField(default=0)  # refused ones not counted
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "thread_id"], name="usage_thread_day_unique")
+        ]
+        indexes = [models.Index(fields=["user", "day"], name="usage_thread_day_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.thread_id} on {self.day}"

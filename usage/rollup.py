@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import TruncDate
 
 from usage.models import (
@@ -17,8 +17,11 @@ from usage.models import (
     FIRST_TOKEN_COLUMNS,
     TurnUsage,
     UsageDay,
+    UsageThreadDay,
     first_token_bucket,
 )
+
+THREAD_DAY_COLUMNS = ("turns", "input_tokens", "output_tokens", "cost")
 
 
 def day_delta(row: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +57,37 @@ def turn_usage_create(row: dict[str, Any]) -> TurnUsage:
             UsageDay.objects.filter(pk=day.pk).update(
                 **{name: F(name) + value for name, value in delta.items()}
             )
+        if row["thread_id"]:
+            thread_day, _ = UsageThreadDay.objects.get_or_create(
+                day=utc_day(turn.created_at),
+                thread_id=row["thread_id"],
+                defaults={"user_id": row["user_id"]},
+            )
+            UsageThreadDay.objects.filter(pk=thread_day.pk).update(
+                **{name: F(name) + delta[name] for name in THREAD_DAY_COLUMNS}
+            )
     return turn
+
+
+def rebuild_thread_days(turn_model: Any = TurnUsage, day_model: Any = UsageThreadDay) -> int:
+    """Replace every UsageThreadDay with the sums of the turn rows; how many were written."""
+    rows = (
+        turn_model.objects.exclude(thread_id="")
+        .annotate(day=TruncDate("created_at", tzinfo=datetime.UTC))
+        .values("day", "thread_id")
+        .annotate(
+            user_id=Max("user_id"),
+            turns=Count("id", filter=~Q(outcome="refused")),
+            input_tokens=Sum("input_tokens"),
+            output_tokens=Sum("output_tokens"),
+            cost=Sum("cost", default=Decimal(0)),
+        )
+        .order_by()
+    )
+    with transaction.atomic():
+        day_model.objects.all().delete()
+        created = day_model.objects.bulk_create((day_model(**row) for row in rows), batch_size=5000)
+    return len(created)
 
 
 def rebuild_days(turn_model: Any = TurnUsage, day_model: Any = UsageDay) -> int:

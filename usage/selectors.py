@@ -13,7 +13,14 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from accounts.models import User
 from usage import quota
-from usage.models import FIRST_TOKEN_BOUNDS_MS, FIRST_TOKEN_COLUMNS, Outcome, TurnUsage, UsageDay
+from usage.models import (
+    FIRST_TOKEN_BOUNDS_MS,
+    FIRST_TOKEN_COLUMNS,
+    Outcome,
+    TurnUsage,
+    UsageDay,
+    UsageThreadDay,
+)
 
 
 def usage_today(*, user: User, now: datetime.datetime) -> dict[str, Any]:
@@ -143,15 +150,17 @@ def top_users(
 def top_threads(
     *, start: datetime.date, end: datetime.date, user_id: int | None = None, limit: int = 10
 ) -> list[dict[str, Any]]:
-    """The threads that cost most in the range: id, turns, tokens, cost."""
+    """The threads that cost most in the range: id, turns, tokens, cost (from the
+    per-thread daily rollup)."""
+    days = UsageThreadDay.objects.filter(day__gte=start, day__lte=end)
+    if user_id is not None:
+        days = days.filter(user_id=user_id)
     return list(
-        _range(start, end, user_id)
-        .exclude(thread_id="")
-        .values("thread_id")
+        days.values("thread_id")
         .annotate(
-            turns=Count("id", filter=~Q(outcome=Outcome.REFUSED)),
+            turns=Sum("turns"),
             tokens=Sum(F("input_tokens") + F("output_tokens")),
-            cost=Sum("cost", default=Decimal(0)),
+            cost=Sum("cost"),
         )
         .order_by("-cost", "-tokens")[:limit]
     )

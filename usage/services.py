@@ -15,10 +15,10 @@ from django.utils import timezone
 from config import logcontext, pg
 from config.db import run_sync
 from usage import metrics
-from usage.models import FIRST_TOKEN_COLUMNS, Outcome, TurnUsage, UsageDay
+from usage.models import FIRST_TOKEN_COLUMNS, Outcome, TurnUsage, UsageDay, UsageThreadDay
 from usage.prices import turn_cost
 from usage.quota import Reservation, settle
-from usage.rollup import day_delta, turn_usage_create, utc_day
+from usage.rollup import THREAD_DAY_COLUMNS, day_delta, turn_usage_create, utc_day
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,16 @@ _DAY_COLUMNS = ("turns", "errors", "input_tokens", "output_tokens", "cost", *FIR
 _DAY_TABLE = UsageDay._meta.db_table
 # The turn's row and its user's day in one statement (PostgreSQL): the day is created
 # or added to (ON CONFLICT), so concurrent turns of one user add up exactly.
+_THREAD_TABLE = UsageThreadDay._meta.db_table
 _INSERT = (
     f"WITH turn AS (INSERT INTO {TurnUsage._meta.db_table} ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})) "
+    f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})), "
+    f"thread_day AS (INSERT INTO {_THREAD_TABLE} (day, thread_id, user_id, "
+    f"{', '.join(THREAD_DAY_COLUMNS)}) "
+    f"SELECT %s, %s, %s, {', '.join(['%s'] * len(THREAD_DAY_COLUMNS))} WHERE %s <> '' "
+    "ON CONFLICT (day, thread_id) DO UPDATE SET "
+    + ", ".join(f"{name} = {_THREAD_TABLE}.{name} + EXCLUDED.{name}" for name in THREAD_DAY_COLUMNS)
+    + ") "
     f"INSERT INTO {_DAY_TABLE} (day, user_id, {', '.join(_DAY_COLUMNS)}) "
     f"VALUES (%s, %s, {', '.join(['%s'] * len(_DAY_COLUMNS))}) "
     "ON CONFLICT (day, user_id) DO UPDATE SET "
@@ -188,9 +195,15 @@ async def _write(row: dict[str, Any], reservation: Reservation | None) -> None:
     try:
         if pg.enabled() and row["user_id"] is not None:
             delta = day_delta(row)
+            day = utc_day(row["created_at"])
             params = (
                 *(row[column] for column in _COLUMNS),
-                utc_day(row["created_at"]),
+                day,
+                row["thread_id"],
+                row["user_id"],
+                *(delta[name] for name in THREAD_DAY_COLUMNS),
+                row["thread_id"],
+                day,
                 row["user_id"],
                 *(delta[name] for name in _DAY_COLUMNS),
             )

@@ -81,5 +81,8 @@ def test_twenty_concurrent_turns_on_two_workers_end_at_most_one_turn_over(
     spent = sum(row.tokens for row in rows)
     biggest = max(row.tokens for row in rows)
     assert budget <= spent <= budget + biggest, (spent, budget, biggest)  # all of it, no more
+    # The dashboard's rollup added every racing turn up exactly.
+    day = UsageDay.objects.get(user=user)
+    assert (day.turns, day.input_tokens + day.output_tokens) == (admitted, spent)
     other = post_chatkit(workers[0], token_for(other_user), payload)
     assert other.status_code == HTTPStatus.OK

@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 
 from chat.tests.factories import ThreadFactory
-from usage.models import UsageDay
-from usage.rollup import rebuild_days, turn_usage_create
+from usage.models import UsageDay, UsageThreadDay
+from usage.rollup import rebuild_days, rebuild_thread_days, turn_usage_create
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,16 @@ def test_the_daily_rollup_equals_the_turn_rows(user, other_user):
         for row in UsageDay.objects.all()
     }
 
+    threads_kept = {
+        (row.day, row.thread_id): (row.turns, row.input_tokens, row.cost)
+        for row in UsageThreadDay.objects.all()
+    }
     assert rebuild_days() == 2
+    assert rebuild_thread_days() == 2
+    assert {
+        (row.day, row.thread_id): (row.turns, row.input_tokens, row.cost)
+        for row in UsageThreadDay.objects.all()
+    } == threads_kept
     rebuilt = {
         (row.day, row.user_id): (row.turns, row.errors, row.input_tokens, row.cost)
         for row in UsageDay.objects.all()

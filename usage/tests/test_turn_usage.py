@@ -14,7 +14,7 @@ from chat.server import get_server
 from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
-from usage.models import TurnUsage, UsageDay
+from usage.models import TurnUsage, UsageDay, UsageThreadDay
 from usage.prices import turn_cost
 from usage.services import turn_records_flush
 
@@ -74,6 +74,8 @@ async def test_a_real_model_turn_stores_the_providers_usage_exactly(user, settin
     # Uncached input, cached input and output at their prices, per million tokens:
     # (2636 - 2304) * 0.4 + 2304 * 0.1 + 75 * 1.6 = 483.2
     assert row.cost == Decimal("0.0004832")
+    thread_day = await UsageThreadDay.objects.aget(thread_id=row.thread_id)
+    assert (thread_day.user_id, thread_day.turns, thread_day.input_tokens) == (user.pk, 1, 2636)
     day = await UsageDay.objects.aget(user=user)  # the daily rollup, in the same write
     assert (day.turns, day.input_tokens, day.output_tokens, day.cost) == (
         1,
