@@ -91,3 +91,17 @@ def test_an_answer_still_being_written_cannot_be_rated_or_copied_yet(
     expect(answer.get_by_role("button", name="Good answer")).to_be_visible()
     expect(answer.get_by_role("button", name="Copy answer")).to_be_visible()
     assert console.errors == []
+
+
+def test_the_simple_mode_notes_dismiss_button_is_big_enough_to_tap(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+) -> None:
+    server = fallback_server()
+    page = open_page(browser, server, page_user, viewport=PHONE)
+    page.get_by_role("button", name="Chat", exact=True).click()
+    dismiss = page.get_by_role("button", name="Got it: hide this note")
+    expect(dismiss).to_be_visible()
+    box = dismiss.bounding_box()
+    assert box is not None
+    # WCAG 2.2's minimum target (2.5.8): 24 by 24 CSS pixels.
+    assert box["height"] >= 24 and box["width"] >= 24, box
