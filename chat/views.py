@@ -50,7 +50,7 @@ from accounts.revocation import session_sid
 from attachments.selectors import acheck_message_attachments
 from chat.actions import check_action_request
 from chat.context import RequestContext
-from chat.heartbeat import with_heartbeat
+from chat.heartbeat import HEARTBEAT, heartbeat_interval
 from chat.inference import check_inference_options
 from chat.interrupted import finish_interrupted
 from chat.limits import check_limits
@@ -237,7 +237,9 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         close = None if pg.enabled() else close_run_connections
         run.start(_guarded(result, context), on_end=close)
         return StreamingHttpResponse(
-            with_heartbeat(run.listen(stop_on_close=stop_on_disconnect())),
+            run.listen(
+                stop_on_close=stop_on_disconnect(), heartbeat=heartbeat_interval(), beat=HEARTBEAT
+            ),
             content_type="text/event-stream",
             headers=STREAM_HEADERS,
         )

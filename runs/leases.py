@@ -65,11 +65,11 @@ def _delete(thread_id: str) -> None:
 async def keep(
     thread_id: str, user_id: object, renew: Callable[[], Awaitable[None]] | None = None
 ) -> None:
-    """Hold the lease while the calling run lives (cancel this task to end it)."""
+    """Hold the lease while the run lives (cancel this task to end it); started by
+    the run once its first second has passed."""
     started_at = timezone.now()
     written = False
     try:
-        await asyncio.sleep(first_lease_seconds())
         while True:
             try:
                 await run_sync(_write, thread_id, user_id, started_at)

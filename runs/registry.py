@@ -59,6 +59,7 @@ class Run:
         self._on_hold: list[Callable[[Run], Awaitable[None] | None]] = []
         self._on_renew: list[Callable[[], Awaitable[None]]] = []
         self._lease: asyncio.Task[None] | None = None
+        self._lease_timer: asyncio.TimerHandle | None = None
         self._on_release: list[Callable[[Run], Awaitable[None] | None]] = []
 
     # --- the producer --------------------------------------------------------------
@@ -130,15 +131,25 @@ class Run:
         for callback in self._on_renew:
             await callback()
 
+    def _start_lease(self) -> None:
+        from runs import leases
+
+        if self.thread_id is not None and not self.finished:
+            self._lease = self.task.get_loop().create_task(
+                leases.keep(self.thread_id, self.user_id, renew=self._renew),
+                context=logcontext.fresh_context(),
+            )
+
     async def hold(self, thread_id: str) -> None:
         """The producer holds `thread_id` (its turn lock): the run is found by it."""
         from runs import bus, leases  # both act on the runs registered here
 
         self.thread_id = thread_id
         _held[thread_id] = self
-        self._lease = asyncio.get_running_loop().create_task(
-            leases.keep(thread_id, self.user_id, renew=self._renew)
-        )
+        # A lease only for a run that outlives its first second (runs/leases.py): a
+        # timer until then, so the many short turns start no task for it.
+        loop = asyncio.get_running_loop()
+        self._lease_timer = loop.call_later(leases.first_lease_seconds(), self._start_lease)
         await bus.listen()
         for callback in self._on_hold:
             result = callback(self)
@@ -149,6 +160,8 @@ class Run:
         """The producer let go of its thread (its turn ended, however)."""
         if self.thread_id is not None and _held.get(self.thread_id) is self:
             del _held[self.thread_id]
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
         if self._lease is not None:
             self._lease.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,12 +173,38 @@ class Run:
 
     # --- listeners -------------------------------------------------------------------
 
-    async def listen(self, *, stop_on_close: bool = False) -> AsyncIterator[bytes]:
+    async def listen(
+        self,
+        *,
+        stop_on_close: bool = False,
+        heartbeat: float = 0.0,
+        beat: bytes = b"",
+    ) -> AsyncIterator[bytes]:
         """The run's chunks from its start (or the oldest kept), then live to its end.
 
         A listener that goes away (its client disconnected) just stops listening,
-        unless `stop_on_close`: then the run is stopped too (the SDK's behaviour)."""
+        unless `stop_on_close`: then the run is stopped too (the SDK's behaviour).
+        With `heartbeat` > 0, `beat` is yielded after that many seconds without a chunk
+        (SSE comments for proxies: chat/heartbeat.py's, without a task of its own,
+        since the run's task already keeps the producer apart from this reader)."""
+        loop = asyncio.get_running_loop()
         index = self.dropped
+        last_sent = loop.time()
+        beat_due = False
+        timer: asyncio.TimerHandle | None = None
+
+        def check_silence() -> None:
+            # One timer per listener, re-armed for when the silence would reach `heartbeat`.
+            nonlocal timer, beat_due
+            due = last_sent + heartbeat
+            if loop.time() >= due:
+                beat_due = True
+                self._notify()  # wakes every listener; the others find nothing new
+                due = loop.time() + heartbeat
+            timer = loop.call_at(due, check_silence)
+
+        if heartbeat > 0:
+            timer = loop.call_at(last_sent + heartbeat, check_silence)
         try:
             while True:
                 wake = self._wake
@@ -174,11 +213,17 @@ class Run:
                     batch = self.chunks[start:]
                     index = self.dropped + len(self.chunks)
                     yield batch[0] if len(batch) == 1 else b"".join(batch)
-                    continue
-                if self.finished:
+                elif self.finished:
                     return
-                await wake.wait()
+                elif beat_due:
+                    yield beat
+                else:
+                    await wake.wait()
+                    continue
+                last_sent, beat_due = loop.time(), False
         finally:
+            if timer is not None:
+                timer.cancel()
             if stop_on_close and not self.finished:
                 self.stop()
 
