@@ -105,3 +105,23 @@ def test_the_simple_mode_notes_dismiss_button_is_big_enough_to_tap(
     assert box is not None
     # WCAG 2.2's minimum target (2.5.8): 24 by 24 CSS pixels.
     assert box["height"] >= 24 and box["width"] >= 24, box
+
+
+def test_a_chat_started_in_one_tab_shows_in_the_others_list(
+    fallback_server: Callable[..., ServerProcess], page_user: User, browser: Browser
+) -> None:
+    server = fallback_server()
+    page = open_page(browser, server, page_user)
+    console = ConsoleErrors(page)
+    other = page.context.new_page()
+    other_console = ConsoleErrors(other)
+    other.goto(f"{server.url}/")
+    expect(other.locator("#live-status")).to_have_attribute("data-state", "live")
+    expect(other.locator(".fc-thread")).to_have_count(0)
+
+    say(page, "add call mom")
+    expect(page.locator(".fc-assistant").last).to_contain_text('Added "call mom"')
+    title = page.locator(".fc-thread-title").first.inner_text()
+    # The other tab hears thread.changed on its socket and lists the new chat, no reload.
+    expect(other.locator(".fc-thread-title")).to_have_text([title])
+    assert console.errors == [] and other_console.errors == []

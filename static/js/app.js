@@ -65,7 +65,14 @@
   }
   live = new LiveSocket({
     path: config.websocketPath,
-    onMessage: (message) => todos.apply(message),
+    onMessage: (message) => {
+      // A thread changed in another tab, worker or the admin: the built-in client's list follows.
+      if (message && message.type === "thread.changed") {
+        if (chat && chat.threadChanged) chat.threadChanged(message);
+        return;
+      }
+      todos.apply(message);
+    },
     // Events sent while the socket was down are gone: reload on every (re)connect.
     onOpen: () => todos.refresh(),
     onState: showLive,

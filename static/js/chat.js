@@ -150,6 +150,19 @@
       this.threads.setActive(threadId);
     }
 
+    /** `thread.changed` from the socket: refresh the thread list (a burst of changes, once). */
+    threadChanged(message) {
+      this.deletedThreads = this.deletedThreads || new Set();
+      if (message.reason === "deleted") this.deletedThreads.add(message.thread_id);
+      if (this.threadListReload) return;
+      this.threadListReload = setTimeout(() => {
+        const deleted = this.deletedThreads;
+        this.threadListReload = null;
+        this.deletedThreads = new Set();
+        this.threads.refresh(deleted);
+      }, 300);
+    }
+
     async openThread(threadId, { focus = true } = {}) {
       this.detach(); // leaving a thread: its answer goes on and is stored
       this.setThread(threadId);

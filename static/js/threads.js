@@ -66,6 +66,24 @@
       }
     }
 
+    /** Threads changed elsewhere (another tab, worker, the admin): the newest page read
+     * again, older pages already shown kept, deleted threads gone. */
+    async refresh(deletedIds) {
+      try {
+        const page = await this.api.listThreads({ after: null, limit: PAGE });
+        const fresh = new Set(page.data.map((thread) => thread.id));
+        const older = this.threads.filter((thread) => !fresh.has(thread.id) && !deletedIds.has(thread.id));
+        this.threads = [...page.data, ...older];
+        if (!older.length) {
+          this.after = page.after || (page.data.length ? page.data[page.data.length - 1].id : null);
+          this.hasMore = Boolean(page.has_more);
+        }
+        this.render();
+      } catch (error) {
+        this.onError(friendlyError(error));
+      }
+    }
+
     /** A thread created or renamed by a stream: shown first / updated in place. */
     upsert(thread) {
       const index = this.threads.findIndex((known) => known.id === thread.id);
