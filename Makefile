@@ -49,7 +49,9 @@ test-sqlite: install-dev
 
 test-postgres: install-dev
 	@echo "== test suite on PostgreSQL ($(POSTGRES_TEST_URL)) =="
-	@$(BIN)/python -c "import psycopg,sys; psycopg.connect('$(POSTGRES_TEST_URL)'.replace('postgres://','postgresql://'), connect_timeout=3).close()" \
+	@# The server, through its maintenance database: the suite's own database need not exist
+	@# (pytest-django creates test_<name> beside it), as on a fresh PostgreSQL.
+	@$(BIN)/python -c "import psycopg, urllib.parse as u; url = u.urlsplit('$(POSTGRES_TEST_URL)'.replace('postgres://','postgresql://')); psycopg.connect(url._replace(path='/postgres').geturl(), connect_timeout=3).close()" \
 		|| (echo "PostgreSQL is not answering at $(POSTGRES_TEST_URL): start it, or set POSTGRES_TEST_URL." && exit 1)
 	DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
