@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := DJANGO_DEBUG=1
 
-.PHONY: run port-free test test-sqlite test-postgres lint check install install-dev test-deps browser bench bench-smoke prod clean
+.PHONY: run port-free test test-sqlite test-postgres test-stock lint check install install-dev test-deps browser bench bench-smoke prod clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ port-free:
 
 ## Lint, then the whole suite on SQLite and on PostgreSQL (browser and proxy tests included).
 ## `make test PYTEST_ARGS="config/tests/test_docs.py -x"` narrows both runs.
-test: install-dev test-deps lint test-sqlite test-postgres
+test: install-dev test-deps lint test-sqlite test-postgres test-stock
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -54,6 +54,14 @@ test-postgres: install-dev
 	@$(BIN)/python -c "import psycopg, urllib.parse as u; url = u.urlsplit('$(POSTGRES_TEST_URL)'.replace('postgres://','postgresql://')); psycopg.connect(url._replace(path='/postgres').geturl(), connect_timeout=3).close()" \
 		|| (echo "PostgreSQL is not answering at $(POSTGRES_TEST_URL): start it, or set POSTGRES_TEST_URL." && exit 1)
 	DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+## The ChatKit and REST suites once more with every shortcut off (CHATKIT_FAST_PATHS=0:
+## stock middleware and ASGI handler, Django's cache, psycopg_pool, no daphne patches), on
+## SQLite and without the browser tests, to keep CI's time bounded (docs/performance.md).
+test-stock: install-dev
+	@echo "== ChatKit and REST suites with CHATKIT_FAST_PATHS=0 (SQLite) =="
+	env -u DATABASE_URL CHATKIT_FAST_PATHS=0 TEST_DB_SUFFIX=_stock \
+		$(BIN)/pytest chat todos accounts attachments -m "not browser"
 
 ## What the tests use beyond Python: Debian's chromium, nginx and prometheus (with apt,
 ## as root or with sudo; Chromium else from Playwright); a test whose tool is missing skips.

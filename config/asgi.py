@@ -10,9 +10,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models (get_asgi_application's setup).
 django.setup(set_prefix=False)
 
+from django.conf import settings  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+
 from config.fastpath import ChatKitASGIHandler  # noqa: E402
 
-django_asgi_app = ChatKitASGIHandler()
+# CHATKIT_FAST_PATHS=0: Django's own handler (a thread per request, /chatkit included).
+django_asgi_app = ChatKitASGIHandler() if settings.CHATKIT_FAST_PATHS else ASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -7,7 +7,8 @@ Here, with Redis configured as the default cache, one `redis.asyncio` client per
 event loop (a bounded, shared pool) answers each operation in one round trip, the
 compound ones as one Lua script. With the in-process LocMemCache (development and
 tests, one worker) the same operations run inline: they never block. Any other
-backend goes through a worker thread, as Django would.
+backend goes through a worker thread, as Django would. With CHATKIT_FAST_PATHS=0 every
+operation goes through Django's cache API (`cache.aadd`, `aincr`, ...) instead.
 
 Keys are the default cache's own (`KEY_PREFIX:VERSION:key`), so an operator sees
 them beside Django's. Failures raise: callers decide whether to fail open.
@@ -82,9 +83,10 @@ def _key(key: str) -> str:
 
 
 def _redis() -> aioredis.Redis | None:
-    """This loop's client for the default cache's Redis; None when it is not Redis."""
+    """This loop's client for the default cache's Redis; None when it is not Redis, or
+    with CHATKIT_FAST_PATHS=0 (Django's cache API then serves every operation)."""
     config = _config()
-    if config["BACKEND"] != REDIS_BACKEND:
+    if config["BACKEND"] != REDIS_BACKEND or not settings.CHATKIT_FAST_PATHS:
         return None
     options = config.get("OPTIONS", {})
     signature = (config["LOCATION"], tuple(sorted(options.items())))
@@ -110,6 +112,8 @@ def redis_key(key: str) -> str:
 
 async def _django(method: str, *args: Any) -> Any:
     cache = caches["default"]
+    if not settings.CHATKIT_FAST_PATHS:
+        return await getattr(cache, f"a{method}")(*args)  # Django's own async API
     call = getattr(cache, method)
     if _config()["BACKEND"] == LOCMEM_BACKEND:
         return call(*args)  # process memory behind a lock: never blocks the loop

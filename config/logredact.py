@@ -55,13 +55,16 @@ class RedactTokensFilter(logging.Filter):
         return True
 
 
-def install_access_log_redaction() -> None:
-    """Idempotent: safe to call from every worker at start-up."""
+def install_access_log_redaction(*, patch_daphne: bool = True) -> None:
+    """Idempotent: safe to call from every worker at start-up. `patch_daphne=False`
+    (CHATKIT_FAST_PATHS=0) leaves daphne's class alone: its access log is then redacted
+    by the stream `python -m config.daphne` gives it (config/daphne.py)."""
     for name in LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokensFilter) for f in logger.filters):
             logger.addFilter(RedactTokensFilter())
-    _wrap_daphne_access_log()
+    if patch_daphne:
+        _wrap_daphne_access_log()
 
 
 def _wrap_daphne_access_log() -> None:

@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
 
-from config.pgpool import LoopPool, PoolTimeout
+from config.pgpool import LoopPool, PoolTimeout, StockPool
 
 POSTGRESQL = "django.db.backends.postgresql"
 # Django's own entries in OPTIONS; the rest are libpq parameters (sslmode, ...).
@@ -37,7 +37,7 @@ statements = 0
 RETRY_WAIT_SECONDS = 2.0
 
 _conninfos: dict[str, str] = {}
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, LoopPool]] = (
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, LoopPool | StockPool]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -65,7 +65,7 @@ def conninfo() -> str:
     return cached
 
 
-def pool() -> LoopPool:
+def pool() -> LoopPool | StockPool:
     """This event loop's pool (config/pgpool.py), sized like Django's."""
     loop = asyncio.get_running_loop()
     info = conninfo()
@@ -74,7 +74,9 @@ def pool() -> LoopPool:
         return held[1]
     sizes = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
     sizes = sizes if isinstance(sizes, dict) else {}
-    new = LoopPool(
+    # CHATKIT_FAST_PATHS=0: psycopg_pool's own pool, the same sizes (config/pgpool.py).
+    kind = LoopPool if settings.CHATKIT_FAST_PATHS else StockPool
+    new = kind(
         info, max_size=int(sizes.get("max_size", 10)), timeout=float(sizes.get("timeout", 30))
     )
     _pools[loop] = (info, new)

@@ -27,8 +27,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import psycopg
+import psycopg_pool
 from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
 
 MAX_LIFETIME_SECONDS = 3600.0
 MAX_IDLE_SECONDS = 600.0
@@ -176,3 +178,39 @@ class LoopPool:
 def _waited(seconds: float) -> None:
     if on_wait is not None:
         on_wait(seconds)
+
+
+class StockPool:
+    """psycopg_pool's AsyncConnectionPool behind LoopPool's three methods: the pool
+    CHATKIT_FAST_PATHS=0 uses. Its lock is the one that convoyed under load
+    (docs/performance.md); every checkout checks the connection, as psycopg_pool offers."""
+
+    def __init__(self, conninfo: str, *, max_size: int, timeout: float) -> None:
+        self.timeout = timeout
+        self.pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            timeout=timeout,
+            kwargs={"autocommit": True},
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+        )
+        self._opened = False
+
+    @asynccontextmanager
+    async def connection(self, timeout: float | None = None) -> AsyncIterator[AsyncConnection]:
+        if not self._opened:
+            self._opened = True
+            await self.pool.open(wait=False)
+        try:
+            async with self.pool.connection(timeout=timeout) as conn:
+                yield conn
+        except psycopg_pool.PoolTimeout as exc:
+            raise PoolTimeout(str(exc)) from exc
+
+    def discard_idle(self) -> None:
+        """Nothing to do: each checkout checks its connection."""
+
+    async def close(self) -> None:
+        await self.pool.close()

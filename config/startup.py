@@ -34,8 +34,11 @@ def check_static_collected() -> None:
 
 
 def check_start_up() -> None:
-    install_access_log_redaction()
-    install_daphne_body_guard()
+    # The logging filters always; daphne's classes are patched only with the shortcuts on
+    # (CHATKIT_FAST_PATHS=0: the ASGI body guard and `python -m config.daphne` hold alone).
+    install_access_log_redaction(patch_daphne=settings.CHATKIT_FAST_PATHS)
+    if settings.CHATKIT_FAST_PATHS:
+        install_daphne_body_guard()
     check_static_collected()
     for warning in debug_with_real_better_auth():
         logger.warning("%s %s", warning.msg, warning.hint)

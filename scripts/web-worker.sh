@@ -50,7 +50,8 @@ daphne)
         exit 2
     fi
     # The endpoint string is the only way to raise daphne's listen backlog (-b/-p can't).
-    exec "$PYTHON" -m daphne \
+    # Through config/daphne.py: daphne's own command line, its access log redacted.
+    exec "$PYTHON" -m config.daphne \
         -e "tcp:port=${PORT}:interface=${HOST//:/\\:}:backlog=${BACKLOG}" \
         --websocket_connect_timeout 30 \
         --application-close-timeout 30 \

@@ -58,11 +58,20 @@ INSTALLED_APPS = [
     "runs",
 ]
 
+# One switch for every shortcut that leans on a library's private API (the /chatkit
+# fast path, our async pool and cache calls, the daphne patches, WhiteNoise's and
+# django-csp's internals): `0` leaves stock Django, psycopg_pool and Django's cache,
+# slower but within SPEC (docs/performance.md, "Shortcuts on private APIs").
+CHATKIT_FAST_PATHS = env_bool("CHATKIT_FAST_PATHS", True)
+
 MIDDLEWARE = [
     # Serves /chatkit with the header-only hooks inline, no thread hops (config/fastpath.py).
-    "config.fastpath.ChatKitFastPathMiddleware",
+    *(["config.fastpath.ChatKitFastPathMiddleware"] if CHATKIT_FAST_PATHS else []),
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.StaticFilesMiddleware",
+    # WhiteNoise kept async-capable (config/middleware.py), or as its docs install it.
+    "config.middleware.StaticFilesMiddleware"
+    if CHATKIT_FAST_PATHS
+    else "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -70,7 +79,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware"
+    if CHATKIT_FAST_PATHS
+    else "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -33,8 +33,9 @@ def server_command(
     or `manage.py runserver` (daphne's, for development)."""
     if server == "daphne":
         endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={LISTEN_BACKLOG}"
-        return [sys.executable, "-m", "daphne", "-e", endpoint, "--websocket_connect_timeout",
-                "30", app]  # fmt: skip
+        # config/daphne.py: daphne's command line with its access log redacted, as shipped.
+        return [sys.executable, "-m", "config.daphne", "-e", endpoint,
+                "--websocket_connect_timeout", "30", app]  # fmt: skip
     if server == "runserver":
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     quiet = [] if access_log else ["--no-access-log"]

@@ -58,8 +58,9 @@ def variables_read() -> dict[str, Path]:
 
 
 def variables_documented() -> set[str]:
-    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", DOC.read_text(), flags=re.MULTILINE)
-    return set(rows)
+    """The names in the first cell of each table row (one, or several as `A` / `B`)."""
+    cells = re.findall(r"^\| (`[A-Z][^|]*?) \|", DOC.read_text(), flags=re.MULTILINE)
+    return {name for cell in cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
 
 
 def test_the_scan_finds_the_settings_reads():
