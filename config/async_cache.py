@@ -73,8 +73,10 @@ def full_key(key: str) -> str:
 
 
 def redis_client() -> aioredis.Redis | None:
-    """This event loop's Redis client for the default cache; None when it is not Redis."""
-    return _redis()
+    """This event loop's Redis client for the default cache; None when it is not Redis.
+    (For what needs Redis itself, whatever CHATKIT_FAST_PATHS says: runs/mirror.py,
+    usage/quota.py's budget script.)"""
+    return _loop_client()
 
 
 def _key(key: str) -> str:
@@ -83,10 +85,15 @@ def _key(key: str) -> str:
 
 
 def _redis() -> aioredis.Redis | None:
-    """This loop's client for the default cache's Redis; None when it is not Redis, or
-    with CHATKIT_FAST_PATHS=0 (Django's cache API then serves every operation)."""
+    """The client this module's cache operations use; None when the cache is not Redis,
+    or with CHATKIT_FAST_PATHS=0 (Django's cache API then serves every operation)."""
+    return _loop_client() if settings.CHATKIT_FAST_PATHS else None
+
+
+def _loop_client() -> aioredis.Redis | None:
+    """This loop's client for the default cache's Redis; None when it is not Redis."""
     config = _config()
-    if config["BACKEND"] != REDIS_BACKEND or not settings.CHATKIT_FAST_PATHS:
+    if config["BACKEND"] != REDIS_BACKEND:
         return None
     options = config.get("OPTIONS", {})
     signature = (config["LOCATION"], tuple(sorted(options.items())))
