@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -42,4 +43,5 @@ def test_without_a_browser_the_browser_tests_skip_off_ci():
 def test_without_a_browser_a_ci_run_fails():
     run = collect_browser_tests("true")
     assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
-    assert "CI is set and 3 browser tests cannot run: no Chromium" in run.stderr
+    # The count follows the module's tests; what matters is the refusal and its reason.
+    assert re.search(r"CI is set and \d+ browser tests cannot run: no Chromium", run.stderr)
