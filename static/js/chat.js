@@ -8,7 +8,7 @@
  * and waits out rate limits. */
 (function (global) {
   "use strict";
-  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, apiFetch, applyEvent, focusKey, restoreFocus, friendlyError, markdown } = global.TodoChat;
+  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, apiFetch, applyEvent, focusKey, readEvents, restoreFocus, friendlyError, markdown } = global.TodoChat;
 
   const ITEMS_PAGE = 50;
 
@@ -27,6 +27,15 @@
       .join("");
   }
 
+  /** Does a stored item show the same as the one drawn? (What a refresh may leave be.) */
+  function sameItem(drawn, stored) {
+    if (drawn.type !== stored.type) return false;
+    if (stored.type === "widget") return JSON.stringify(drawn.widget) === JSON.stringify(stored.widget);
+    if (stored.type === "structured_input") return drawn.status === stored.status;
+    const text = (item) => (item.content || []).map((part) => part.text || "").join("");
+    return text(drawn) === text(stored);
+  }
+
   class ChatView {
     constructor(root, { url, fetch, memory, hints, onEffect, announce, describeTodo }) {
       this.api = new ChatKitApi({ url, fetch });
@@ -41,6 +50,7 @@
       this.controller = null;
       this.olderCursor = null;
       this.waitUntil = 0;
+      this.ownTurnSettled = 0; // until then, the open thread's changes are this tab's own turn's
       this.widgets = new WidgetRenderer({ onAction: (action, control, values) => this.action(control, action, values) });
       this.build(root);
     }
@@ -150,10 +160,18 @@
       this.threads.setActive(threadId);
     }
 
-    /** `thread.changed` from the socket: refresh the thread list (a burst of changes, once). */
+    /** `thread.changed` from the socket: refresh the thread list (a burst of changes, once);
+     * the open thread follows too, unless this tab is the one streaming it. */
     threadChanged(message) {
       this.deletedThreads = this.deletedThreads || new Set();
       if (message.reason === "deleted") this.deletedThreads.add(message.thread_id);
+      if (message.thread_id === this.threadId) {
+        if (message.reason === "deleted") {
+          if (!this.threads.deleting.has(message.thread_id)) this.closeDeleted();
+        } else if (!this.controller && Date.now() > this.ownTurnSettled) {
+          this.scheduleRefresh();
+        }
+      }
       if (this.threadListReload) return;
       this.threadListReload = setTimeout(() => {
         const deleted = this.deletedThreads;
@@ -161,6 +179,76 @@
         this.deletedThreads = new Set();
         this.threads.refresh(deleted);
       }, 300);
+    }
+
+    /** The open thread was deleted elsewhere: close it, say so, keep the draft. */
+    closeDeleted() {
+      const draft = this.input.value;
+      this.openThread(null, { focus: false });
+      this.input.value = draft;
+      this.showError("This chat was deleted in another tab or window.", { level: "notice" });
+    }
+
+    /** Reload the open thread's items soon (a burst of changes, once). */
+    scheduleRefresh() {
+      if (this.openReload) return;
+      this.openReload = setTimeout(() => {
+        this.openReload = null;
+        this.refreshOpen();
+      }, 300);
+    }
+
+    /** Redraw the open thread's latest items as stored (changed in another tab), and
+     * follow its answer if one is running. */
+    async refreshOpen() {
+      const threadId = this.threadId;
+      if (!threadId || this.controller) return;
+      let page;
+      try {
+        page = await this.api.listItems(threadId, { limit: ITEMS_PAGE });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404 && this.threadId === threadId) this.closeDeleted();
+        return;
+      }
+      if (this.threadId !== threadId || this.controller) return;
+      const fresh = page.data.reverse();
+      if (!page.has_more && !this.olderCursor) {
+        // The whole thread is here: what is no longer stored goes (a retry elsewhere).
+        const ids = new Set(fresh.map((item) => item.id));
+        for (const [id, entry] of this.items) {
+          if (ids.has(id)) continue;
+          entry.node.remove();
+          this.items.delete(id);
+        }
+      }
+      const empty = this.log.querySelector(".fc-empty");
+      if (empty) empty.remove();
+      for (const item of fresh) {
+        const known = this.items.get(item.id);
+        // Unchanged, or being used right now (focus inside): leave it be.
+        if (known && (sameItem(known.item, item) || known.node.contains(document.activeElement))) continue;
+        this.renderItem(item);
+      }
+      this.scrollDown();
+      const thread = await this.api.getThread(threadId).catch(() => null);
+      if (thread && thread.status && thread.status.type === "locked") await this.reattach(threadId);
+    }
+
+    /**
+     * Follow the thread's running answer, if any (after a reload, or one started in
+     * another tab): its events replay from the turn's start, so each item is redrawn
+     * by id over what was loaded, then live to its end. 204: nothing runs.
+     */
+    async reattach(threadId) {
+      if (this.controller || this.threadId !== threadId) return;
+      const url = `/api/chatkit/threads/${encodeURIComponent(threadId)}/events`;
+      const open = async (signal) => {
+        const response = await this.api.fetch(url, { method: "GET", headers: { Accept: "text/event-stream" }, signal });
+        if (response.status === 204) return null;
+        if (!response.ok) throw await ApiError.from(response);
+        return readEvents(response);
+      };
+      await this.run(null, { open });
     }
 
     async openThread(threadId, { focus = true } = {}) {
@@ -188,6 +276,7 @@
         // A turn that was waiting for the browser's date when the page went away.
         const last = page.data.length ? page.data[page.data.length - 1] : null;
         if (last && last.type === "client_tool_call" && last.status === "pending") await this.answerClientTool(last);
+        else this.reattach(threadId); // an answer still running (a reload mid-answer): follow it
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) {
           // Deleted, purged or another account's: start afresh, quietly.
@@ -457,24 +546,33 @@
      * Stream one request and apply its events. `saved` says whether the server
      * took it (any event arrived), so a send that failed before can be given back.
      */
-    async run(body, { pending = null, retryItem = null, quiet = false, headers } = {}) {
-      this.showError(null);
+    async run(body, { pending = null, retryItem = null, quiet = false, headers, open = null } = {}) {
       const controller = new AbortController();
       this.controller = controller;
-      this.setBusy(true, { quiet });
+      if (!open) {
+        this.showError(null);
+        this.setBusy(true, { quiet });
+      }
       const turn = { pending, saved: false, streaming: null, widgetSeen: false, userItem: retryItem, failed: false, clientToolCall: null, question: null };
       try {
-        const events = await this.api.stream(body, { signal: controller.signal, headers });
-        for await (const event of events) {
+        const events = open ? await open(controller.signal) : await this.api.stream(body, { signal: controller.signal, headers });
+        if (events && open) {
+          this.showError(null);
+          this.setBusy(true, { quiet });
+        }
+        for await (const event of events || []) {
           turn.saved = true;
           this.handleEvent(event, turn);
         }
       } catch (error) {
         if (error.name === "AbortError") {
-          if (turn.streaming) {
+          // Stopped, not merely left (another thread opened): the answer goes on then.
+          if (turn.streaming && controller.stopped) {
             (turn.streaming.node.querySelector(".fc-assistant") || turn.streaming.node).classList.add("stopped");
             this.memory.markStopped(turn.streaming.item.id);
           }
+        } else if (open && !turn.saved) {
+          // Following a turn that could not be joined: the stored items stand, quietly.
         } else if (error instanceof ApiError && error.code === "quota_exceeded") {
           // Today's token budget is spent: the server says what is left and when it resets.
           this.showError(error.message, { level: "wait" });
@@ -488,10 +586,13 @@
       } finally {
         if (turn.streaming) turn.streaming.node.removeAttribute("aria-busy");
         if (this.controller === controller) this.controller = null;
+        // Its last thread.changed messages (unlocked, titled) are on their way: not news here.
+        if (!open) this.ownTurnSettled = Date.now() + 1500;
         this.clearProgress();
         this.setBusy(false, { quiet });
       }
-      if (turn.clientToolCall && !turn.failed) {
+      // A followed turn's client tool is the starting tab's to answer (else a reload answers it).
+      if (turn.clientToolCall && !turn.failed && !open) {
         await this.answerClientTool(turn.clientToolCall); // the turn goes on with the answer
       } else if (turn.question) {
         const entry = this.items.get(turn.question.id);
@@ -519,6 +620,7 @@
         const url = `/api/chatkit/threads/${encodeURIComponent(this.threadId)}/stop`;
         apiFetch(url, { method: "POST", body: {} }).catch(() => {});
       }
+      this.controller.stopped = true;
       this.controller.abort();
     }
 

@@ -37,6 +37,7 @@
       this.api = api;
       this.onOpen = onOpen;
       this.onDeleted = onDeleted;
+      this.deleting = new Set(); // ids this tab asked to delete
       this.onError = onError;
       this.threads = [];
       this.after = null;
@@ -193,6 +194,7 @@
       });
       yes.addEventListener("click", async () => {
         const index = this.threads.indexOf(thread);
+        this.deleting.add(thread.id); // its thread.changed "deleted" is this tab's own
         try {
           await this.api.deleteThread(thread.id);
         } catch (error) {
