@@ -60,19 +60,23 @@ def test_a_reload_mid_answer_shows_the_whole_answer_once(
     assert console.errors == []
 
 
+def two_tabs_on_tea(browser: Browser, server: ServerProcess, user: User) -> tuple[Page, Page]:
+    """Two tabs of one user, both with the "Tea" chat open and their sockets live."""
+    tabs = (open_page(browser, server, user), open_page(browser, server, user))
+    for page in tabs:
+        thread_button(page, "Tea").click()
+        expect(page.locator(".fc-user")).to_have_text(["add tea"])
+        wait_live(page)
+    return tabs
+
+
 def test_a_message_sent_in_one_tab_appears_in_the_other(
     fallback_server: Callable[..., ServerProcess],
     page_user: User,
     tea: Thread,
     browser: Browser,
 ) -> None:
-    server = fallback_server()
-    first = open_page(browser, server, page_user)
-    second = open_page(browser, server, page_user)
-    for page in (first, second):
-        thread_button(page, "Tea").click()
-        expect(page.locator(".fc-user")).to_have_text(["add tea"])
-        wait_live(page)
+    first, second = two_tabs_on_tea(browser, fallback_server(), page_user)
 
     say(first, "add jam")
     expect(first.locator(".fc-assistant").last).to_contain_text('Added "jam"')
@@ -87,13 +91,7 @@ def test_a_chat_deleted_in_another_tab_closes_and_keeps_the_draft(
     tea: Thread,
     browser: Browser,
 ) -> None:
-    server = fallback_server()
-    first = open_page(browser, server, page_user)
-    second = open_page(browser, server, page_user)
-    for page in (first, second):
-        thread_button(page, "Tea").click()
-        expect(page.locator(".fc-user")).to_have_text(["add tea"])
-        wait_live(page)
+    first, second = two_tabs_on_tea(browser, fallback_server(), page_user)
     composer(second).fill("half a thought")
 
     first.get_by_role("button", name="Delete “Tea”").click()

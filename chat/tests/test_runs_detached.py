@@ -5,7 +5,6 @@ OpenAI endpoint); with CHATKIT_STOP_ON_DISCONNECT=1 the hang-up stops it instead
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,22 +14,11 @@ from chat.models import ThreadItem
 from chat.offline_model import HELP_TEXT
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI
+from chat.tests.turn_streams import wait_for
 
 pytestmark = pytest.mark.slow
 
 FAKE_CHUNKS = ("Added ", "oat milk ", "to ", "your ", "list, ", "as ", "you ", "asked.")
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    """Poll the database for what the server process writes, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 def hang_up_after_first_delta(url: str, token: str, body: bytes) -> str:
