@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import bearer_token
 from accounts.models import User
+from chat import recovery
 from chat.heartbeat import with_heartbeat
 from chat.models import Thread
 from chat.turns import threads_answering
@@ -77,7 +78,7 @@ async def stop_thread_run(thread_id: str) -> bool:
 @csrf_exempt  # checked in authenticate_run_request for session callers
 async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     """`GET …/events`: the running turn's events from its start, then live to its end
-    (from any worker); 204 when nothing runs."""
+    (from any worker); 204 when nothing runs (a dead worker's turn is finished first)."""
     if request.method != "GET":
         return _method_not_allowed("GET")
     try:
@@ -90,6 +91,8 @@ async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     events: AsyncIterator[bytes]
     if run is not None:
         events = run.listen()
+    elif await recovery.recover(thread_id, user.pk):  # its worker died: finished now
+        return HttpResponse(status=HTTPStatus.NO_CONTENT)
     elif bus.shared() and await threads_answering([thread_id]):
         stream = mirror.new_stream_key(thread_id)
         await bus.copy_elsewhere(thread_id, stream)

@@ -64,7 +64,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from pydantic import TypeAdapter
 
-from chat import choices
+from chat import choices, recovery
 from chat.actions import (
     TODOS_CHANGED_EFFECT,
     ActionInvalid,
@@ -97,7 +97,7 @@ from chat.services import feedback_record
 from chat.store import DjangoStore
 from chat.titles import first_turn_title, offline_title
 from chat.transcribe import transcribe_audio
-from chat.turns import one_turn_at_a_time, threads_answering
+from chat.turns import one_turn_at_a_time, turn_locks
 from chat.widgets import CHAT_RETRY, error_card
 from config import logcontext, pg
 from config.db import run_sync
@@ -159,13 +159,22 @@ class PartialMessages:
         ]
 
 
-async def mark_answering(threads: Sequence[ThreadMetadata]) -> None:
+async def mark_answering(threads: Sequence[ThreadMetadata], context: RequestContext) -> set[str]:
     """Threads with a turn going (on any worker: its turn lock is held) read as locked,
-    so ChatKit disables their composer with the reason; the stored status is untouched."""
-    answering = await threads_answering([thread.id for thread in threads])
+    so ChatKit disables their composer with the reason; the stored status is untouched.
+    A lock that looks a dead turn's is finished here (chat/recovery.py): the ids of the
+    threads that were, whose items and title changed since they were read."""
+    locks = await turn_locks([thread.id for thread in threads])
+    finished: set[str] = set()
     for thread in threads:
-        if thread.id in answering and isinstance(thread.status, ActiveStatus):
+        value = locks.get(thread.id)
+        if value is None:
+            continue
+        if await recovery.finish_held(thread.id, context.user.pk, value):
+            finished.add(thread.id)
+        elif isinstance(thread.status, ActiveStatus):
             thread.status = LockedStatus(reason=MSG_ANSWERING)
+    return finished
 
 
 class TodoChatKitServer(ChatKitServer[RequestContext]):
@@ -208,18 +217,17 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         if isinstance(store, DjangoStore):
             match request:
                 case ItemsListReq(params=params):
+                    await recovery.recover(params.thread_id, context.user.pk)
                     page = await store.load_visible_items(
                         params.thread_id, params.after, params.limit or DEFAULT_PAGE_SIZE,
                         params.order, context,
                     )  # fmt: skip
                     return self._serialize(page)
                 case ThreadsGetByIdReq(params=params):
-                    thread = await store.load_thread(params.thread_id, context)
-                    items = await store.load_visible_items(
-                        params.thread_id, None, DEFAULT_PAGE_SIZE, "asc", context
-                    )
-                    full = ThreadResponse(**thread.model_dump(), items=items)
-                    await mark_answering([full])
+                    full = await self._thread_with_items(store, params.thread_id, context)
+                    if await mark_answering([full], context):  # a dead turn, just finished
+                        context.checked_thread = None  # its title may be new too
+                        full = await self._thread_with_items(store, params.thread_id, context)
                     return self._serialize(self._to_thread_response(full))
         if isinstance(request, ThreadsUpdateReq):
             answer = await super()._process_non_streaming(request, context)
@@ -232,10 +240,18 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
             threads = await store.load_threads(
                 params.limit or DEFAULT_PAGE_SIZE, params.after, params.order, context
             )
-            await mark_answering(threads.data)
+            await mark_answering(threads.data, context)
             data = [self._to_thread_response(thread) for thread in threads.data]
             return self._serialize(Page(has_more=threads.has_more, after=threads.after, data=data))
         return await super()._process_non_streaming(request, context)
+
+    @staticmethod
+    async def _thread_with_items(
+        store: DjangoStore, thread_id: str, context: RequestContext
+    ) -> ThreadResponse:
+        thread = await store.load_thread(thread_id, context)
+        items = await store.load_visible_items(thread_id, None, DEFAULT_PAGE_SIZE, "asc", context)
+        return ThreadResponse(**thread.model_dump(), items=items)
 
     async def _process_streaming_impl(
         self, request: StreamingReq, context: RequestContext

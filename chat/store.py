@@ -346,10 +346,14 @@ class DjangoStore(Store[RequestContext]):
         self, thread_id: str, item_id: str, context: RequestContext
     ) -> None:
         context.recent_items = None
-        rows = ThreadItemRow.objects.for_user(context.user).filter(
-            thread_id=thread_id, item_id=item_id
-        )
-        await shielded(run_sync(rows.delete))
+        await shielded(run_sync(self._delete_item, thread_id, item_id, context.user))
+
+    def _delete_item(self, thread_id: str, item_id: str, user: User) -> None:
+        """Delete the item; a deletion is activity too (a retry removes what followed
+        its message: chat/recovery.py looks for recently written threads)."""
+        rows = ThreadItemRow.objects.for_user(user).filter(thread_id=thread_id, item_id=item_id)
+        if rows.delete()[0]:
+            Thread.objects.for_user(user).filter(pk=thread_id).update(updated_at=timezone.now())
 
     # --- attachments -------------------------------------------------------------------
 

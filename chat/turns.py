@@ -6,6 +6,11 @@ round trip on the event loop: config/async_cache.py), the process's memory
 otherwise (one worker, as in development). A PostgreSQL advisory lock is not used: it belongs to a
 session, and a turn hands its pooled connection back while the model talks.
 
+A lock's value says who holds it and since when (`lock_holder`): a turn with a run
+(which proves itself alive with a lease after its first second: runs/leases.py), one
+without, or the finisher of a dead turn (chat/recovery.py). A run's lock older than a
+lease with no lease beside it belongs to a worker that died in the turn's first second.
+
 A client that may resend a message names it with a key (`Idempotency-Key`
 header, or `metadata.idempotency_key` in the request). The key fixes the id of
 the user message (or of the thread, for `threads.create`), so a resend finds it
@@ -15,11 +20,12 @@ stored and gets the stored turn back instead of a second one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from chatkit.store import NotFoundError, Store
@@ -62,6 +68,9 @@ MAX_KEY_CHARS = 200
 # A replayed turn sends at most this many of the items that followed its message.
 REPLAY_ITEMS = 100
 
+# Who holds a turn lock (the first character of its value, see lock_holder).
+RUN, TURN, FINISHER = "r", "t", "f"
+
 MSG_THREAD_BUSY = (
     "This conversation is still answering another message. "
     "Wait for that answer, then send yours again."
@@ -77,28 +86,54 @@ def lock_key(thread_id: str) -> str:
     return f"chat:turn:{hashlib.sha256(thread_id.encode()).hexdigest()[:40]}"
 
 
-async def threads_answering(thread_ids: list[str]) -> set[str]:
-    """Which of these threads have a turn going (their lock is held, on any worker).
-    The cache being down reads as none: chat runs unlocked then too."""
+def lock_value(holder: str) -> str:
+    """A new lock value: the holder's kind, the wall-clock time now, a random token."""
+    return f"{holder}{time.time():.3f}:{uuid.uuid4().hex}"
+
+
+def lock_holder(value: object) -> tuple[str, float] | None:
+    """(kind, since when as a Unix time) of a lock's value; None for one of another
+    format (a lock taken before values said it)."""
+    if not isinstance(value, str) or ":" not in value:
+        return None
+    head = value.split(":", 1)[0]
+    try:
+        return head[0], float(head[1:])
+    except (IndexError, ValueError):
+        return None
+
+
+async def turn_locks(thread_ids: list[str]) -> dict[str, str]:
+    """The held turn locks of these threads (on any worker), by thread id. The cache
+    being down reads as none: chat runs unlocked then too."""
     try:
         values = await async_cache.get_many([lock_key(thread_id) for thread_id in thread_ids])
     except Exception:
         logger.warning("Turn lock cache unavailable; threads read as idle", exc_info=True)
-        return set()
+        return {}
     held = zip(thread_ids, values, strict=True)
-    return {thread_id for thread_id, value in held if value is not None}
+    return {thread_id: str(value) for thread_id, value in held if value is not None}
+
+
+async def threads_answering(thread_ids: list[str]) -> set[str]:
+    """Which of these threads have a turn going (their lock is held, on any worker)."""
+    return set(await turn_locks(thread_ids))
 
 
 class TurnLock:
     """A per-thread lock in the cache; failures of the cache fail open (logged)."""
 
-    def __init__(self, thread_id: str) -> None:
+    def __init__(self, thread_id: str, holder: str = TURN) -> None:
         self.key = lock_key(thread_id)
-        self.token = uuid.uuid4().hex
+        self.token = lock_value(holder)
         self._renewed = 0.0
 
-    async def acquire(self, wait: float) -> bool:
-        """True once held; False if another turn still held it after `wait` seconds."""
+    async def acquire(
+        self, wait: float, on_busy: Callable[[], Awaitable[object]] | None = None
+    ) -> bool:
+        """True once held; False if another turn still held it after `wait` seconds.
+        `on_busy` is awaited once, at the first refusal (a dead turn's lock is finished
+        there: chat/recovery.py), and the lock tried again at once."""
         deadline, delay = time.monotonic() + wait, FIRST_RETRY_SECONDS
         while True:
             try:
@@ -108,6 +143,10 @@ class TurnLock:
             except Exception:  # the cache being down must not stop chat
                 logger.warning("Turn lock cache unavailable; running unlocked", exc_info=True)
                 return True
+            if on_busy is not None:
+                busy, on_busy = on_busy, None
+                await busy()
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -179,8 +218,12 @@ async def one_turn_at_a_time(
         async for chunk in stream():
             yield chunk
         return
-    lock = TurnLock(thread_id)
-    if not await lock.acquire(wait_seconds()):
+    lock = TurnLock(thread_id, RUN if context.run is not None else TURN)
+    from chat import recovery  # it finishes turns through this module's locks
+
+    user_id = context.user.pk
+    busy = functools.partial(recovery.recover, thread_id, user_id)
+    if not await lock.acquire(wait_seconds(), on_busy=busy):
         yield sse_event(ErrorEvent(code="custom", message=MSG_THREAD_BUSY, allow_retry=True))
         return
     run = context.run

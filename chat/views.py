@@ -48,11 +48,11 @@ from accounts.client_secrets import (
 from accounts.models import User
 from accounts.revocation import session_sid
 from attachments.selectors import acheck_message_attachments
+from chat import recovery
 from chat.actions import check_action_request
 from chat.context import RequestContext
 from chat.heartbeat import HEARTBEAT, heartbeat_interval
 from chat.inference import check_inference_options
-from chat.interrupted import finish_interrupted
 from chat.limits import check_limits
 from chat.pending import check_answer_request
 from chat.ratelimit import acheck_chat_turn
@@ -71,7 +71,6 @@ from config.errors import (
     first_validation_error,
 )
 from config.exceptions import ApiError, AuthError, BadRequest
-from runs import leases
 from runs.registry import Run
 from todos.models import Todo
 from todos.selectors import atodo_get, atodo_tag_search
@@ -208,8 +207,9 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     context: RequestContext | None = None
-    # This worker finishes turns whose worker died (runs/leases.py), from now on.
-    leases.ensure_sweeping(finish_interrupted)
+    # This worker finishes turns whose worker died (chat/recovery.py), from now on, if
+    # it was not started with the worker (config/lifespan.py: an ASGI app elsewhere).
+    recovery.start_sweeping()
     try:
         user = await authenticate_chat_request(request)
         logcontext.bind(user_id=user.pk)

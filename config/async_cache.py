@@ -154,14 +154,14 @@ async def delete(key: str) -> None:
         await client.delete(_key(key))
 
 
-async def delete_if(key: str, value: str) -> None:
-    """Delete `key` if it still holds `value` (atomic with Redis)."""
+async def delete_if(key: str, value: str) -> bool:
+    """Delete `key` if it still holds `value` (atomic with Redis); True if it did."""
     client = _redis()
     if client is None:
         if await _django("get", key) == value:
-            await _django("delete", key)
-    else:
-        await client.eval(_RELEASE, 1, _key(key), value)
+            return bool(await _django("delete", key))
+        return False
+    return bool(await client.eval(_RELEASE, 1, _key(key), value))
 
 
 async def get_many(keys: list[str]) -> list[Any]:

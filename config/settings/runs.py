@@ -10,7 +10,8 @@ RUNS = {
     "MAX_EVENTS": env_int("RUNS_MAX_EVENTS", 4000),
     # A run past its first second holds a lease of LEASE_SECONDS, renewed every
     # RENEW_SECONDS; every worker finishes lapsed ones (its worker died) every
-    # SWEEP_SECONDS, so an interrupted turn is marked within about 40 s.
+    # SWEEP_SECONDS, and runs that died younger (chat/recovery.py), so an interrupted
+    # turn is marked within about 35 s.
     "LEASE_SECONDS": env_float("RUNS_LEASE_SECONDS", 20.0),
     "RENEW_SECONDS": env_float("RUNS_RENEW_SECONDS", 5.0),
     "SWEEP_SECONDS": env_float("RUNS_SWEEP_SECONDS", 15.0),
