@@ -103,9 +103,13 @@ async def recover(thread_id: str, user_id: object) -> bool:
 async def finish_held(thread_id: str, user_id: object, value: str) -> bool:
     """The thread's lock holds `value`: True if the turn holding it was dead and is
     finished now (by this call, or by the finisher holding it, waited for)."""
-    if is_finishing(value):
-        return await finished_elsewhere(thread_id)
-    return is_stale(value) and await finish_if_dead(thread_id, user_id, value)
+    try:
+        if is_finishing(value):
+            return await finished_elsewhere(thread_id)
+        return is_stale(value) and await finish_if_dead(thread_id, user_id, value)
+    except Exception:  # the request that noticed it goes on; the sweep tries again
+        logger.exception("Could not finish an interrupted turn")
+        return False
 
 
 async def finish_if_dead(thread_id: str, user_id: object, value: str) -> bool:

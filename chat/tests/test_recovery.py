@@ -15,6 +15,7 @@ from http import HTTPStatus
 import pytest
 from django.test import AsyncClient
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from chat import recovery
 from chat.interrupted import MSG_INTERRUPTED
@@ -80,9 +81,15 @@ async def get_thread(user, bearer, thread_id: str) -> dict:
     return response.json()
 
 
+def interrupted_count() -> float:
+    """chatkit_turns_total{outcome="interrupted"} in this process's /metrics."""
+    return REGISTRY.get_sample_value("chatkit_turns_total", {"outcome": "interrupted"}) or 0.0
+
+
 async def test_get_by_id_finishes_a_turn_that_died_in_its_first_second(user, bearer):
     thread = await asyncio.to_thread(dead_turn, user)
     await hold(thread.id, run_lock(started_ago=60))  # no lease: it never reached one
+    counted = interrupted_count()
 
     got = await get_thread(user, bearer, thread.id)
 
@@ -93,6 +100,7 @@ async def test_get_by_id_finishes_a_turn_that_died_in_its_first_second(user, bea
     assert got["title"]  # its first turn: titled from the message
     assert not await threads_answering([thread.id])
     assert await interrupted_rows(thread.id) == 1
+    assert interrupted_count() == counted + 1
 
 
 async def test_get_by_id_finishes_a_run_whose_lease_lapsed(user, bearer):
