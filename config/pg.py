@@ -44,7 +44,11 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, LoopPool
 
 def conninfo() -> str:
     """The default database's connection string (the test database under tests)."""
-    db = connections["default"].settings_dict
+    # The handler's settings, the very dict each connection's `settings_dict` is (the
+    # test runner renames the database in it): `connections["default"]` would look the
+    # connection up in asgiref's context-local storage and build a DatabaseWrapper in
+    # every context that has none yet (a run's task, each task it gathers): four per turn.
+    db = connections.settings["default"]
     # Built once per database name (the test runner renames it; nothing else changes
     # unless DATABASES does, which clears this).
     cached = _conninfos.get(db["NAME"])
@@ -72,7 +76,7 @@ def pool() -> LoopPool | StockPool:
     held = _pools.get(loop)
     if held is not None and held[0] == info:
         return held[1]
-    sizes = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
+    sizes = connections.settings["default"].get("OPTIONS", {}).get("pool")
     sizes = sizes if isinstance(sizes, dict) else {}
     # CHATKIT_FAST_PATHS=0: psycopg_pool's own pool, the same sizes (config/pgpool.py).
     kind = LoopPool if settings.CHATKIT_FAST_PATHS else StockPool
