@@ -20,7 +20,7 @@ when a turn finds its thread's lock held, and on reads of the thread that find a
 stale lock (`threads.get_by_id`, `items.list`, `/events`).
 
 Finishing takes the thread's turn lock in place of the dead turn's (a compare-and-
-delete of the dead value, then SET NX), so exactly one finisher writes the card
+set of the dead value, or SET NX when none), so exactly one finisher writes the card
 (chat/interrupted.py), and no new turn starts in between; it then unlocks the thread
 and announces it (`thread.changed` `status`).
 """
@@ -151,9 +151,10 @@ async def _finish(
     a cache that fails does not stop it."""
     key, token = lock_key(thread_id), lock_value(FINISHER)
     try:
-        if dead_value is not None and not await async_cache.delete_if(key, dead_value):
-            return False  # another finisher replaced it first
-        held = await async_cache.add(key, token, LOCK_TTL_SECONDS)
+        if dead_value is not None:  # in one step: no turn may start in between
+            held = await async_cache.replace_if(key, dead_value, token, LOCK_TTL_SECONDS)
+        else:
+            held = await async_cache.add(key, token, LOCK_TTL_SECONDS)
     except Exception:
         if not claimed:
             logger.warning("Turn lock cache unavailable; a dead turn waits", exc_info=True)

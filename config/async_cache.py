@@ -17,6 +17,7 @@ them beside Django's. Failures raise: callers decide whether to fail open.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
 import weakref
@@ -55,6 +56,16 @@ return 0
 # Extend the key's TTL only while it holds our token (a lock we still own).
 _TOUCH = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+# Set the key to a new value (and TTL) only while it holds the old one (taking over a
+# dead holder's lock in one step).
+_REPLACE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return 1
+end
 return 0
 """
 
@@ -162,6 +173,22 @@ async def delete_if(key: str, value: str) -> bool:
             return bool(await _django("delete", key))
         return False
     return bool(await client.eval(_RELEASE, 1, _key(key), value))
+
+
+async def replace_if(key: str, old: str, new: str, ttl: int) -> bool:
+    """Set `key` to `new` for `ttl` seconds if it still holds `old`; True if it did.
+    Atomic with Redis; through Django's cache API, one of several callers replacing
+    the same `old` wins (an `add` of a key named after it decides)."""
+    client = _redis()
+    if client is None:
+        if await _django("get", key) != old:
+            return False
+        claim = f"{key}:replacing:{hashlib.sha256(old.encode()).hexdigest()[:32]}"
+        if not await _django("add", claim, 1, ttl):
+            return False
+        await _django("set", key, new, ttl)
+        return True
+    return bool(await client.eval(_REPLACE, 1, _key(key), old, new, ttl))
 
 
 async def get_many(keys: list[str]) -> list[Any]:

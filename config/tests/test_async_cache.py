@@ -41,11 +41,25 @@ async def test_add_sets_only_a_missing_key(backend, key):
 async def test_delete_if_leaves_another_holders_value(backend, key):
     await async_cache.add(key, "mine", 60)
 
-    await async_cache.delete_if(key, "not mine")
+    assert not await async_cache.delete_if(key, "not mine")
     assert not await async_cache.add(key, "x", 60)
 
-    await async_cache.delete_if(key, "mine")
+    assert await async_cache.delete_if(key, "mine")
     assert await async_cache.add(key, "x", 60)
+
+
+async def test_replace_if_takes_over_only_the_named_holders_value(backend, key):
+    await async_cache.add(key, "dead", 60)
+
+    assert not await async_cache.replace_if(key, "someone else", "mine", 60)
+    assert await async_cache.get_many([key]) == ["dead"]
+    assert await async_cache.replace_if(key, "dead", "mine", 60)
+    assert await async_cache.get_many([key]) == ["mine"]
+    assert not await async_cache.replace_if(key, "dead", "late", 60)  # one winner
+
+    missing = f"{key}-missing"
+    assert not await async_cache.replace_if(missing, "dead", "mine", 60)
+    assert await async_cache.get_many([missing]) == [None]
 
 
 async def test_hits_count_up_within_one_window(backend, key):
