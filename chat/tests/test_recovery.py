@@ -13,6 +13,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -87,7 +88,7 @@ def interrupted_count() -> float:
 
 
 async def test_get_by_id_finishes_a_turn_that_died_in_its_first_second(user, bearer):
-    thread = await asyncio.to_thread(dead_turn, user)
+    thread = await sync_to_async(dead_turn)(user)
     await hold(thread.id, run_lock(started_ago=60))  # no lease: it never reached one
     counted = interrupted_count()
 
@@ -104,8 +105,8 @@ async def test_get_by_id_finishes_a_turn_that_died_in_its_first_second(user, bea
 
 
 async def test_get_by_id_finishes_a_run_whose_lease_lapsed(user, bearer):
-    thread = await asyncio.to_thread(dead_turn, user, title="Milk")
-    await asyncio.to_thread(lease, thread.id, user, expires_in=-1)
+    thread = await sync_to_async(dead_turn)(user, title="Milk")
+    await sync_to_async(lease)(thread.id, user, expires_in=-1)
     await hold(thread.id, run_lock(started_ago=40))  # its lock, older than its lease
 
     got = await get_thread(user, bearer, thread.id)
@@ -122,21 +123,21 @@ async def test_get_by_id_finishes_a_run_whose_lease_lapsed(user, bearer):
     ids=["in-its-first-seconds", "past-them-with-a-live-lease"],
 )
 async def test_a_live_turn_stays_locked(user, bearer, started_ago, lease_expires_in):
-    thread = await asyncio.to_thread(dead_turn, user)
+    thread = await sync_to_async(dead_turn)(user)
     if lease_expires_in is not None:
-        await asyncio.to_thread(lease, thread.id, user, expires_in=lease_expires_in)
+        await sync_to_async(lease)(thread.id, user, expires_in=lease_expires_in)
     await hold(thread.id, run_lock(started_ago=started_ago))
 
     got = await get_thread(user, bearer, thread.id)
 
     assert got["status"]["type"] == "locked"
-    assert await asyncio.to_thread(item_types, thread.id) == ["user_message"]
+    assert await sync_to_async(item_types)(thread.id) == ["user_message"]
     assert await recovery.sweep_unleased() == 0
-    assert await asyncio.to_thread(item_types, thread.id) == ["user_message"]
+    assert await sync_to_async(item_types)(thread.id) == ["user_message"]
 
 
 async def test_items_list_and_events_finish_a_dead_turn(user, bearer):
-    listed, attached = [await asyncio.to_thread(dead_turn, user) for _ in range(2)]
+    listed, attached = [await sync_to_async(dead_turn)(user) for _ in range(2)]
     for thread in (listed, attached):
         await hold(thread.id, run_lock(started_ago=60))
 
@@ -147,23 +148,23 @@ async def test_items_list_and_events_finish_a_dead_turn(user, bearer):
 
     assert [i["type"] for i in page.json()["data"]] == ["user_message", "widget"]
     assert events.status_code == HTTPStatus.NO_CONTENT
-    assert await asyncio.to_thread(item_types, attached.id) == ["user_message", "widget"]
+    assert await sync_to_async(item_types)(attached.id) == ["user_message", "widget"]
     assert not await threads_answering([listed.id, attached.id])
 
 
 async def test_a_new_message_finishes_the_dead_turn_first_then_runs(user, bearer):
-    thread = await asyncio.to_thread(dead_turn, user)
+    thread = await sync_to_async(dead_turn)(user)
     await hold(thread.id, run_lock(started_ago=60))
 
     events = await stream(AsyncClient(), ck.add_message(thread.id, "help"), bearer(user))
 
     assert ck.assistant_text(events)  # answered, not "still answering another message"
-    types = await asyncio.to_thread(item_types, thread.id)
+    types = await sync_to_async(item_types)(thread.id)
     assert types == ["user_message", "widget", "user_message", "assistant_message"]
 
 
 async def test_two_finishers_write_one_card(user):
-    thread = await asyncio.to_thread(dead_turn, user)
+    thread = await sync_to_async(dead_turn)(user)
     value = run_lock(started_ago=60)
     await hold(thread.id, value)
 
@@ -173,50 +174,48 @@ async def test_two_finishers_write_one_card(user):
     )
 
     assert sum(done) == 1
-    assert await asyncio.to_thread(cards, thread.id) == 1
+    assert await sync_to_async(cards)(thread.id) == 1
     assert await interrupted_rows(thread.id) == 1
 
 
 async def test_the_sweep_finishes_dead_turns_with_or_without_their_lock(user):
-    locked = await asyncio.to_thread(dead_turn, user)
+    locked = await sync_to_async(dead_turn)(user)
     await hold(locked.id, run_lock(started_ago=60))
-    unlocked = await asyncio.to_thread(dead_turn, user)  # its lock expired, or died with Redis
+    unlocked = await sync_to_async(dead_turn)(user)  # its lock expired, or died with Redis
 
     assert await recovery.sweep_unleased() == 2
 
     for thread in (locked, unlocked):
-        assert await asyncio.to_thread(item_types, thread.id) == ["user_message", "widget"]
+        assert await sync_to_async(item_types)(thread.id) == ["user_message", "widget"]
     assert not await threads_answering([locked.id, unlocked.id])
     assert await recovery.sweep_unleased() == 0  # once
 
 
 async def test_the_sweep_leaves_answered_new_old_and_leased_turns(user):
-    answered = await asyncio.to_thread(dead_turn, user)
-    await asyncio.to_thread(
-        ThreadItemFactory, thread=answered, type="assistant_message", text="Added."
-    )
-    just_sent = await asyncio.to_thread(dead_turn, user, ago=1.0)
-    long_ago = await asyncio.to_thread(dead_turn, user, ago=3600.0)
-    leased = await asyncio.to_thread(dead_turn, user)
-    await asyncio.to_thread(lease, leased.id, user, expires_in=-1)  # the lease sweep's
+    answered = await sync_to_async(dead_turn)(user)
+    await sync_to_async(ThreadItemFactory)(thread=answered, type="assistant_message", text="Added.")
+    just_sent = await sync_to_async(dead_turn)(user, ago=1.0)
+    long_ago = await sync_to_async(dead_turn)(user, ago=3600.0)
+    leased = await sync_to_async(dead_turn)(user)
+    await sync_to_async(lease)(leased.id, user, expires_in=-1)  # the lease sweep's
 
     assert await recovery.sweep_unleased() == 0
     assert await recovery.sweep_unleased(first=True) == 0
     for thread in (answered, just_sent, long_ago, leased):
-        assert await asyncio.to_thread(cards, thread.id) == 0
+        assert await sync_to_async(cards)(thread.id) == 0
 
 
 async def test_a_first_sweep_looks_further_back(user):
-    thread = await asyncio.to_thread(dead_turn, user, ago=300.0)  # down for five minutes
+    thread = await sync_to_async(dead_turn)(user, ago=300.0)  # down for five minutes
 
     assert await recovery.sweep_unleased() == 0
     assert await recovery.sweep_unleased(first=True) == 1
-    assert await asyncio.to_thread(cards, thread.id) == 1
+    assert await sync_to_async(cards)(thread.id) == 1
 
 
 async def test_the_lease_sweep_finishes_a_lapsed_run_once(user):
-    thread = await asyncio.to_thread(dead_turn, user)
-    await asyncio.to_thread(lease, thread.id, user, expires_in=-1)
+    thread = await sync_to_async(dead_turn)(user)
+    await sync_to_async(lease)(thread.id, user, expires_in=-1)
     await hold(thread.id, run_lock(started_ago=40))
 
     finished = await asyncio.gather(
@@ -224,29 +223,29 @@ async def test_the_lease_sweep_finishes_a_lapsed_run_once(user):
     )
 
     assert sum(finished) == 1
-    assert await asyncio.to_thread(cards, thread.id) == 1
+    assert await sync_to_async(cards)(thread.id) == 1
     assert not await threads_answering([thread.id])
     assert await interrupted_rows(thread.id) == 1
 
 
 async def test_a_lapsed_lease_behind_a_newer_turn_leaves_that_turn_alone(user):
-    thread = await asyncio.to_thread(dead_turn, user)
-    await asyncio.to_thread(lease, thread.id, user, expires_in=-1, started_ago=100)
+    thread = await sync_to_async(dead_turn)(user)
+    await sync_to_async(lease)(thread.id, user, expires_in=-1, started_ago=100)
     newer = run_lock(started_ago=1)  # its lock expired; a new turn took the thread
     await hold(thread.id, newer)
 
     assert await leases.sweep(recovery.finish_lapsed) == 1  # the row is claimed ...
 
-    assert await asyncio.to_thread(cards, thread.id) == 0  # ... but nothing is written
+    assert await sync_to_async(cards)(thread.id) == 0  # ... but nothing is written
     assert (await async_cache.get_many([lock_key(thread.id)])) == [newer]
 
 
 async def test_a_deleted_item_counts_as_activity(user, store, ctx):
     """A retry removes what followed its message: a retry that dies in its first second
     is then among the recently written threads the sweep looks at."""
-    thread = await asyncio.to_thread(dead_turn, user, ago=3600.0)
-    card = await asyncio.to_thread(
-        ThreadItemFactory, thread=thread, type="assistant_message", text="Added."
+    thread = await sync_to_async(dead_turn)(user, ago=3600.0)
+    card = await sync_to_async(ThreadItemFactory)(
+        thread=thread, type="assistant_message", text="Added."
     )
 
     await store.delete_thread_item(thread.id, card.item_id, ctx)
