@@ -55,7 +55,10 @@ class Run:
         self.finished = False
         self.stopped = False
         self.task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._max_events = max_events()
+        # Listeners waiting for the next chunk (or the end, or a heartbeat due): a
+        # future each, made only when one waits, resolved by _notify.
+        self._waiters: list[asyncio.Future[None]] = []
         self._on_hold: list[Callable[[Run], Awaitable[None] | None]] = []
         self._on_renew: list[Callable[[], Awaitable[None]]] = []
         self._lease: asyncio.Task[None] | None = None
@@ -104,7 +107,7 @@ class Run:
 
     def _append(self, chunk: bytes) -> None:
         self.chunks.append(chunk)
-        limit = max_events()
+        limit = self._max_events
         if len(self.chunks) > limit:  # bounded memory: trim the oldest
             cut = len(self.chunks) - limit
             del self.chunks[:cut]
@@ -112,8 +115,13 @@ class Run:
         self._notify()
 
     def _notify(self) -> None:
-        wake, self._wake = self._wake, asyncio.Event()
-        wake.set()
+        # Nothing to do when no listener waits (it is busy, or there is none): a chunk
+        # cost an asyncio.Event of its own before.
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     # --- the thread it holds ---------------------------------------------------------
 
@@ -207,7 +215,6 @@ class Run:
             timer = loop.call_at(last_sent + heartbeat, check_silence)
         try:
             while True:
-                wake = self._wake
                 start = max(index, self.dropped) - self.dropped
                 if start < len(self.chunks):
                     batch = self.chunks[start:]
@@ -218,7 +225,10 @@ class Run:
                 elif beat_due:
                     yield beat
                 else:
-                    await wake.wait()
+                    # Nothing new: wait for _notify (nothing ran since the checks above).
+                    waiter = loop.create_future()
+                    self._waiters.append(waiter)
+                    await waiter
                     continue
                 last_sent, beat_due = loop.time(), False
         finally:
