@@ -15,8 +15,9 @@ Scope (docs/security.md, "Revocation"):
 - Open `/ws/todos/` sockets hear both through the channel layer (a message to the
   session's or the user's group, sent once the change is committed) and close with
   4401. They also re-check their access every few seconds (`access_held`,
-  todos.consumers): a user deactivated without the service (a save, a queryset
-  update) or deleted is closed too.
+  accounts.access_watch): a user deactivated without the service (a save, a queryset
+  update) or deleted is closed too. The chat's event streams (a turn's answer, a
+  re-attach) are re-checked with them and end the same way.
 
 The database is the source of truth, so this works without Redis; Redis only
 carries the socket messages across workers.

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.access_watch import StreamAccess, request_access, while_access_holds
 from accounts.authentication import bearer_token
 from accounts.models import User
 from chat import recovery
@@ -88,9 +89,12 @@ async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     if not await owns_thread(user, thread_id):
         return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
     run = registry.running(thread_id)
+    # The stream ends when its access is revoked (accounts.access_watch); the run goes on.
+    access = StreamAccess(request_access(request, user))
     events: AsyncIterator[bytes]
     if run is not None:
-        events = run.listen()
+        access.wake = run.wake
+        events = run.listen(ended=access.is_ended)
     elif await recovery.recover(thread_id, user.pk):  # its worker died: finished now
         return HttpResponse(status=HTTPStatus.NO_CONTENT)
     elif bus.shared() and await threads_answering([thread_id]):
@@ -100,11 +104,13 @@ async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
         async def still_running() -> bool:
             return bool(await threads_answering([thread_id]))
 
-        events = mirror.follow_stream(stream, still_running)
+        events = mirror.follow_stream(stream, still_running, ended=access.is_ended)
     else:
         return HttpResponse(status=HTTPStatus.NO_CONTENT)
     return StreamingHttpResponse(
-        with_heartbeat(events), content_type="text/event-stream", headers=STREAM_HEADERS
+        with_heartbeat(while_access_holds(events, access)),
+        content_type="text/event-stream",
+        headers=STREAM_HEADERS,
     )
 
 

@@ -39,6 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access_watch import StreamAccess, request_access, while_access_holds
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.client_secrets import (
     aauthenticate_client_secret,
@@ -236,10 +237,16 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
         # The turn runs in a task of the worker; this response is one listener of it.
         close = None if pg.enabled() else close_run_connections
         run.start(_guarded(result, context), on_end=close)
+        # This listener ends when its access is revoked; the user's turn goes on.
+        access = StreamAccess(request_access(request, user), wake=run.wake)
+        events = run.listen(
+            stop_on_close=stop_on_disconnect(),
+            heartbeat=heartbeat_interval(),
+            beat=HEARTBEAT,
+            ended=access.is_ended,
+        )
         return StreamingHttpResponse(
-            run.listen(
-                stop_on_close=stop_on_disconnect(), heartbeat=heartbeat_interval(), beat=HEARTBEAT
-            ),
+            while_access_holds(events, access),
             content_type="text/event-stream",
             headers=STREAM_HEADERS,
         )

@@ -62,17 +62,22 @@ async def _copy(run: registry.Run, key: str) -> None:
 
 
 async def follow_stream(
-    key: str, still_running: Callable[[], Awaitable[bool]], *, first_wait: float = 3.0
+    key: str,
+    still_running: Callable[[], Awaitable[bool]],
+    *,
+    first_wait: float = 3.0,
+    ended: Callable[[], bool] | None = None,
 ) -> AsyncIterator[bytes]:
     """The chunks of the stream `key` until its end mark (the asker's side). Gives up
     when nothing came within `first_wait` seconds and `still_running()` says no run
-    holds the thread any more (it ended meanwhile, or its holder died)."""
+    holds the thread any more (it ended meanwhile, or its holder died), and within a
+    read (`BLOCK_MS`) of `ended()` saying so (the listener's access was revoked)."""
     client = async_cache.redis_client()
     if client is None:
         return
     name = async_cache.redis_key(key)
     last, waited = "0", 0.0
-    while True:
+    while ended is None or not ended():
         answer = await client.xread({name: last}, block=BLOCK_MS, count=500)
         if not answer:
             waited += BLOCK_MS / 1000
@@ -84,6 +89,6 @@ async def follow_stream(
         waited = 0.0
         for entry_id, fields in answer[0][1]:
             last = entry_id
-            if fields.get(b"end"):
+            if fields.get(b"end") or (ended is not None and ended()):
                 return
             yield fields[b"d"]

@@ -187,6 +187,7 @@ class Run:
         stop_on_close: bool = False,
         heartbeat: float = 0.0,
         beat: bytes = b"",
+        ended: Callable[[], bool] | None = None,
     ) -> AsyncIterator[bytes]:
         """The run's chunks from its start (or the oldest kept), then live to its end.
 
@@ -194,7 +195,10 @@ class Run:
         unless `stop_on_close`: then the run is stopped too (the SDK's behaviour).
         With `heartbeat` > 0, `beat` is yielded after that many seconds without a chunk
         (SSE comments for proxies: chat/heartbeat.py's, without a task of its own,
-        since the run's task already keeps the producer apart from this reader)."""
+        since the run's task already keeps the producer apart from this reader).
+        With `ended`, the listener stops as soon as it says so (checked at each wake:
+        call `wake()` after it changes), and the run goes on even with `stop_on_close`
+        (the listener's access was revoked: the client did not go away)."""
         loop = asyncio.get_running_loop()
         index = self.dropped
         last_sent = loop.time()
@@ -215,6 +219,8 @@ class Run:
             timer = loop.call_at(last_sent + heartbeat, check_silence)
         try:
             while True:
+                if ended is not None and ended():
+                    return
                 start = max(index, self.dropped) - self.dropped
                 if start < len(self.chunks):
                     batch = self.chunks[start:]
@@ -234,8 +240,12 @@ class Run:
         finally:
             if timer is not None:
                 timer.cancel()
-            if stop_on_close and not self.finished:
+            if stop_on_close and not self.finished and not (ended is not None and ended()):
                 self.stop()
+
+    def wake(self) -> None:
+        """Wake every listener (to look at its `ended` again)."""
+        self._notify()
 
     def stop(self) -> bool:
         """End the run (its producer sees a cancellation); False if it had ended."""

@@ -5,87 +5,36 @@ timer), when its page session signs out, and when its user is deactivated (a
 channel-layer message from accounts.revocation to the session's or user's group,
 sent when the sign-out or the deactivation commits). And whatever the path (a save, a
 queryset update, a deleted user): the open sockets of each worker re-check their access
-together every CHATKIT_SOCKET_RECHECK_SECONDS (one pair of queries for all of them,
-`accounts.revocation.access_held`).
+together every CHATKIT_SOCKET_RECHECK_SECONDS, with the chat's event streams (one pair
+of queries for all of them, accounts.access_watch).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
+from accounts.access_watch import watch
 from accounts.client_secrets import SecretClaims
 from accounts.revocation import (
     REVOKED_MESSAGE_TYPE,
     SESSION_KEY,
     SocketAccess,
-    access_held,
     session_group,
     session_sid,
     user_group,
 )
 from accounts.ws_auth import SCOPE_CLAIMS, SCOPE_SUBPROTOCOL
-from config.db import run_sync
 from config.wsdispatch import DatabaseFreeDispatchMixin
 from todos.events import MESSAGE_TYPE
 from usage.metrics import WS_CONNECTIONS
 
 # Close code for "not authenticated" (4000-4999 are for applications).
 CLOSE_UNAUTHENTICATED = 4401
-
-logger = logging.getLogger(__name__)
-
-
-class _Watch:
-    """The open sockets of one event loop, re-checked together on one timer."""
-
-    def __init__(self) -> None:
-        self.sockets: set[TodoConsumer] = set()
-        self.task: asyncio.Task[None] | None = None
-
-    def add(self, socket: TodoConsumer) -> None:
-        self.sockets.add(socket)
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        try:
-            while self.sockets:
-                await asyncio.sleep(float(settings.CHATKIT["SOCKET_RECHECK_SECONDS"]))
-                await self.recheck()
-        finally:
-            self.task = None  # the next socket starts another
-
-    async def recheck(self) -> None:
-        sockets = [socket for socket in self.sockets if not socket.ended]
-        if not sockets:
-            return
-        try:
-            held = await run_sync(access_held, [socket.access for socket in sockets])
-        except Exception:  # the database is away: the next round tries again
-            logger.warning("Could not re-check the access of open sockets", exc_info=True)
-            return
-        for socket, ok in zip(sockets, held, strict=True):
-            if not ok:
-                await socket._end()
-
-
-_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watch] = weakref.WeakKeyDictionary()
-
-
-def _watch() -> _Watch:
-    loop = asyncio.get_running_loop()
-    watch = _watches.get(loop)
-    if watch is None:
-        watch = _watches[loop] = _Watch()
-    return watch
 
 
 class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
@@ -130,7 +79,7 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
         self.counted = True
         WS_CONNECTIONS.inc()
         self.access = (user.pk, claims.generation if claims is not None else None, sid)
-        _watch().add(self)
+        watch().add(self)
         if claims is not None:
             delay = max(0.0, claims.expires_at - time.time())
             self.expiry = asyncio.get_running_loop().call_later(delay, self._expire)
@@ -155,7 +104,7 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def disconnect(self, code: int) -> None:
-        _watch().sockets.discard(self)
+        watch().discard(self)
         if self.counted:
             self.counted = False
             WS_CONNECTIONS.dec()
@@ -183,6 +132,10 @@ class TodoConsumer(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
         """Channel-layer handler for events.MESSAGE_TYPE."""
         if not self.ended:
             await self.send_json(message["event"])
+
+    async def revoke(self) -> None:
+        """The periodic re-check found its access gone (accounts.access_watch)."""
+        await self._end()
 
     async def auth_revoked(self, message: dict[str, Any]) -> None:
         """Channel-layer handler for accounts.revocation.REVOKED_MESSAGE_TYPE."""

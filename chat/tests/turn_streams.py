@@ -26,18 +26,27 @@ def wait_for(predicate, timeout: float = 20.0):
 class StreamedTurn:
     """POST a streaming ChatKit body and read its events in a thread."""
 
-    def __init__(self, url: str, token: str, body: bytes | None, path: str = "/chatkit") -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        body: bytes | None,
+        path: str = "/chatkit",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.events: list[dict[str, Any]] = []
         self.first_delta = threading.Event()
         self.ended = threading.Event()
         self.status: int | None = None
-        self._args = (url, token, body, path)
+        self._args = (url, token, body, path, headers or {})
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
-        url, token, body, path = self._args
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        url, token, body, path, extra = self._args
+        headers = {"Content-Type": "application/json", **extra}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             with (
                 httpx.Client(timeout=30) as client,
