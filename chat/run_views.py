@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -24,8 +24,8 @@ from chat.models import Thread
 from chat.turns import threads_answering
 from chat.views import STREAM_HEADERS, authenticate_chat_request
 from config.errors import api_error_response, error_response
-from config.exceptions import ApiError, AuthError
-from runs import bus, mirror, registry
+from config.exceptions import ApiError, AuthError, RateLimited
+from runs import bus, listeners, mirror, registry
 
 # How long a stop waits for the run to end (its partial answer saved, its lock freed).
 STOP_WAIT_SECONDS = 2.0
@@ -91,27 +91,50 @@ async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     run = registry.running(thread_id)
     # The stream ends when its access is revoked (accounts.access_watch); the run goes on.
     access = StreamAccess(request_access(request, user))
-    events: AsyncIterator[bytes]
+    events: AsyncGenerator[bytes, None]
     if run is not None:
         access.wake = run.wake
         events = run.listen(ended=access.is_ended)
     elif await recovery.recover(thread_id, user.pk):  # its worker died: finished now
         return HttpResponse(status=HTTPStatus.NO_CONTENT)
     elif bus.shared() and await threads_answering([thread_id]):
-        stream = mirror.new_stream_key(thread_id)
-        await bus.copy_elsewhere(thread_id, stream)
-
-        async def still_running() -> bool:
-            return bool(await threads_answering([thread_id]))
-
-        events = mirror.follow_stream(stream, still_running, ended=access.is_ended)
+        events = _copied_from_elsewhere(thread_id, access)
     else:
         return HttpResponse(status=HTTPStatus.NO_CONTENT)
+    if not listeners.has_room(user.pk):
+        await events.aclose()
+        return _too_many_listeners()
     return StreamingHttpResponse(
-        with_heartbeat(while_access_holds(events, access)),
+        with_heartbeat(while_access_holds(listeners.counted(user.pk, events), access)),
         content_type="text/event-stream",
         headers=STREAM_HEADERS,
     )
+
+
+async def _copied_from_elsewhere(thread_id: str, access: StreamAccess) -> AsyncIterator[bytes]:
+    """The run of `thread_id` on another worker, copied to a stream of ours (asked for
+    on the first read: a stream never read asks for nothing)."""
+    stream = mirror.new_stream_key(thread_id)
+    await bus.copy_elsewhere(thread_id, stream)
+
+    async def still_running() -> bool:
+        return bool(await threads_answering([thread_id]))
+
+    async for chunk in mirror.follow_stream(stream, still_running, ended=access.is_ended):
+        yield chunk
+
+
+# A re-attach refused for too many open ones is told to try again after this long.
+LISTENERS_RETRY_AFTER_SECONDS = 5
+
+
+def _too_many_listeners() -> HttpResponse:
+    """SPEC's 429 `rate_limit` for one re-attach too many (runs/listeners.py)."""
+    message = (
+        f"Too many open re-attach streams (at most {listeners.max_listeners()}): "
+        "close one, or try again later."
+    )
+    return api_error_response(RateLimited(LISTENERS_RETRY_AFTER_SECONDS, message))
 
 
 @csrf_exempt  # checked in authenticate_run_request for session callers

@@ -39,9 +39,9 @@ class PayloadTooLarge(ApiError):
 class RateLimited(ApiError):
     status, code = HTTPStatus.TOO_MANY_REQUESTS, "rate_limit"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(
-            f"Too many requests. Try again in {retry_after} seconds.",
+            message or f"Too many requests. Try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after

@@ -6,17 +6,24 @@ naming: everything from the start of the turn (`XADD`, trimmed to `RUNS["MAX_EVE
 and then each new chunk as it comes, an end mark when the run ends, and the stream
 expires a minute later. The asker follows it with `XREAD`. An undisturbed turn pays
 nothing: streams are written only for a turn someone re-attached to elsewhere.
+
+A run has at most `RUNS["MAX_LISTENERS"]` copies going (runs/listeners.py bounds the
+askers per user and worker; this bounds what re-attaching again and again costs the
+holder): one more ends the oldest, with an end mark, so its follower (most likely
+gone already: a reload) ends too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from config import async_cache
-from runs import registry
+from runs import listeners, registry
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +35,10 @@ EXPIRE_WHILE_RUNNING_SECONDS = 600
 BLOCK_MS = 500
 
 _copies: set[asyncio.Task[None]] = set()
+# A run → its copies going, oldest first.
+_copies_of: weakref.WeakKeyDictionary[registry.Run, list[asyncio.Task[None]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def new_stream_key(thread_id: str) -> str:
@@ -35,8 +46,14 @@ def new_stream_key(thread_id: str) -> str:
 
 
 def copy_to_stream(run: registry.Run, key: str) -> None:
-    """Start copying `run` into the stream `key` (the holder's side)."""
+    """Start copying `run` into the stream `key` (the holder's side); past the run's
+    bound of copies, the oldest one ends."""
+    going = _copies_of.setdefault(run, [])
+    going[:] = [task for task in going if not task.done()]
+    while going and len(going) >= listeners.max_listeners():
+        going.pop(0).cancel()
     task = asyncio.get_running_loop().create_task(_copy(run, key))
+    going.append(task)
     _copies.add(task)
     task.add_done_callback(_copies.discard)
 
@@ -48,11 +65,12 @@ async def _copy(run: registry.Run, key: str) -> None:
     name = async_cache.redis_key(key)
     limit = registry.max_events()
     try:
-        async for chunk in run.listen():
-            pipe = client.pipeline(transaction=False)
-            pipe.xadd(name, {"d": chunk}, maxlen=limit, approximate=True)
-            pipe.expire(name, EXPIRE_WHILE_RUNNING_SECONDS)
-            await pipe.execute()
+        with contextlib.suppress(asyncio.CancelledError):  # ended early: a newer copy
+            async for chunk in run.listen():
+                pipe = client.pipeline(transaction=False)
+                pipe.xadd(name, {"d": chunk}, maxlen=limit, approximate=True)
+                pipe.expire(name, EXPIRE_WHILE_RUNNING_SECONDS)
+                await pipe.execute()
         pipe = client.pipeline(transaction=False)
         pipe.xadd(name, {"d": END, "end": b"1"}, maxlen=limit, approximate=True)
         pipe.expire(name, EXPIRE_AFTER_RUN_SECONDS)

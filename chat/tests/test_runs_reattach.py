@@ -11,7 +11,7 @@ import pytest
 
 from chat.offline_model import HELP_TEXT
 from chat.tests import chatkit_client as ck
-from chat.tests.turn_streams import StreamedTurn, answer_from_events, delta_text
+from chat.tests.turn_streams import StreamedTurn, answer_from_events, delta_text, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -65,3 +65,34 @@ def test_reattach_on_another_worker(run_server, user, token_for):
         headers={"Authorization": f"Bearer {token}"},
     )
     assert idle.status_code == HTTPStatus.NO_CONTENT
+
+
+def test_a_user_holds_a_bounded_number_of_reattach_streams(run_server, user, other_user, token_for):
+    # A user re-attaching again and again made a worker listen (and, for a run on
+    # another worker, made that one copy) without bound.
+    server = run_server(env={**SLOW, "RUNS_MAX_LISTENERS": "2"})
+    token = token_for(user)
+    turn = StreamedTurn(server.url, token, ck.create_thread("hello?")).started()
+    open_ = [reattach(server.url, token, turn.thread_id) for _ in range(2)]
+    wait_for(lambda: all(listener.events for listener in open_))
+
+    refused = httpx.get(
+        f"{server.url}/api/chatkit/threads/{turn.thread_id}/events",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert refused.json()["error"]["code"] == "rate_limit"
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another user's places are their own.
+    theirs = StreamedTurn(server.url, token_for(other_user), ck.create_thread("hello?")).started()
+    assert reattach(server.url, token_for(other_user), theirs.thread_id).started().status == 200
+
+    for listener in open_:  # the streams end with the turn, and give their places back
+        listener.join()
+        assert_whole_turn(listener.events)
+    again = StreamedTurn(server.url, token, ck.create_thread("hello again?")).started()
+    back = [reattach(server.url, token, again.thread_id) for _ in range(2)]
+    for listener in back:
+        listener.join()
+        assert listener.status == HTTPStatus.OK
+        assert delta_text(listener.events) == HELP_TEXT
