@@ -15,6 +15,11 @@ from any peer and takes its left-most value (the client's own); uvicorn with
 
 The address lands in the scope's `client`, which Django turns into REMOTE_ADDR (the
 only address django-axes reads: AXES_IPWARE_META_PRECEDENCE_ORDER).
+
+`X-Forwarded-Proto` (Django's SECURE_PROXY_SSL_HEADER with DJANGO_DEBUG=0: what makes
+`request.is_secure()`, the HTTPS redirect, and a websocket's own origin) counts only from
+a trusted peer too: from any other peer, or with `TRUSTED_PROXIES` unset, the header is
+taken out of the scope, so a client cannot claim https over plain http.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HEADER = b"x-forwarded-for"
+_PROTO = b"x-forwarded-proto"
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -71,19 +77,40 @@ def client_address(peer: str, forwarded_for: str | None, networks: tuple[Network
 
 
 class TrustedProxyMiddleware:
-    """ASGI: `scope["client"]` from `X-Forwarded-For`, only when the peer is trusted."""
+    """ASGI: `scope["client"]` from `X-Forwarded-For`, and `X-Forwarded-Proto` kept, only
+    when the peer is trusted."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.networks = parse_networks(getattr(settings, "TRUSTED_PROXIES", ()))
+        self._configured: object = None
+        self._networks: tuple[Network, ...] = ()
+        self.networks  # noqa: B018 - a bad setting fails at start, not at the first request
+
+    @property
+    def networks(self) -> tuple[Network, ...]:
+        """TRUSTED_PROXIES, parsed again only when the setting changes (tests)."""
+        configured = getattr(settings, "TRUSTED_PROXIES", ())
+        if configured is not self._configured:
+            self._networks = parse_networks(configured)
+            self._configured = configured
+        return self._networks
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
         client = scope.get("client")
-        if self.networks and client and scope["type"] in ("http", "websocket"):
-            values = [v for k, v in scope.get("headers") or () if k.lower() == _HEADER]
-            if values:
-                forwarded = b",".join(values).decode("latin-1")
-                address = client_address(str(client[0]), forwarded, self.networks)
-                if address != client[0]:
-                    scope = {**scope, "client": (address, 0)}
+        headers = scope.get("headers") or ()
+        networks = self.networks
+        trusted = bool(networks and client) and _trusted(_address(str(client[0])), networks)
+        if not trusted:
+            if any(name.lower() == _PROTO for name, _ in headers):
+                kept = [(name, value) for name, value in headers if name.lower() != _PROTO]
+                scope = {**scope, "headers": kept}
+            return await self.app(scope, receive, send)
+        values = [v for k, v in headers if k.lower() == _HEADER]
+        if values:
+            forwarded = b",".join(values).decode("latin-1")
+            address = client_address(str(client[0]), forwarded, networks)
+            if address != client[0]:
+                scope = {**scope, "client": (address, 0)}
         return await self.app(scope, receive, send)

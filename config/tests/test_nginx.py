@@ -219,6 +219,24 @@ def test_https_redirect_does_not_loop_behind_x_forwarded_proto(stack: Stack) -> 
         assert client.get(f"{stack.nginx.http_url}/healthz").status_code == HTTPStatus.OK
 
 
+@pytest.mark.parametrize("worker", [0, 1], ids=["daphne", "uvicorn"])
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(stack: Stack, worker: int) -> None:
+    # Django's SECURE_PROXY_SSL_HEADER believed any peer: a client reaching a worker
+    # past the proxy could claim https over plain http (no redirect, secure cookies
+    # and a websocket's https origin on a plain connection).
+    url = f"{stack.workers[worker].url}/api/me/"
+    claim = {"X-Forwarded-Proto": "https"}
+    # From 127.0.0.2 (loopback, not in TRUSTED_PROXIES): the claim changes nothing.
+    untrusted = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=untrusted, timeout=30, follow_redirects=False) as client:
+        response = client.get(url, headers=claim)
+        assert response.status_code == HTTPStatus.MOVED_PERMANENTLY, response.text
+        assert response.headers["location"].startswith("https://")
+    # From the trusted proxy's address, the same header is believed.
+    with httpx.Client(timeout=30, follow_redirects=False) as client:
+        assert client.get(url, headers=claim).status_code == HTTPStatus.UNAUTHORIZED
+
+
 def test_an_oversize_body_is_refused_at_the_proxy(stack: Stack) -> None:
     body = b'{"type": "threads.create", "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
     headers = {
@@ -298,8 +316,15 @@ def test_x_forwarded_for_does_not_get_past_the_sign_in_throttle_at_a_worker(
     stack: Stack, kind: str
 ) -> None:
     # A client reaching a worker itself, from an address that is not a trusted proxy
-    # (127.0.0.2; the stack trusts 127.0.0.1, where nginx runs).
+    # (127.0.0.2; the stack trusts 127.0.0.1, where nginx runs). Its X-Forwarded-Proto
+    # is not believed either (it once was: then its forms were answered over plain
+    # http), so it never reaches the form to try passwords at all: every attempt,
+    # whatever address it claims, is sent to https.
     worker = stack.workers[["daphne", "uvicorn"].index(kind)]  # the stack's order
+    login = f"http://127.0.0.1:{worker.port}/accounts/login/"
+    headers = {"X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https"}
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
     with httpx.Client(transport=transport, timeout=30) as client:
-        _spoofing_sign_ins_are_locked_out(client, f"http://127.0.0.1:{worker.port}")
+        assert client.get(login, headers=headers).status_code == HTTPStatus.MOVED_PERMANENTLY
+        attempt = client.post(login, data={"username": "a", "password": "b"}, headers=headers)
+        assert attempt.status_code == HTTPStatus.MOVED_PERMANENTLY

@@ -69,3 +69,22 @@ async def test_the_layer_rewrites_the_scope_only_for_a_trusted_peer(settings):
     # Two headers are one list, in order.
     twice = [(b"x-forwarded-for", b"198.51.100.1"), (b"x-forwarded-for", b"203.0.113.7")]
     assert await _seen_client(settings, ["127.0.0.1"], "127.0.0.1", twice) == ("203.0.113.7", 0)
+
+
+async def _seen_headers(settings, trusted: list[str], peer: str, headers: list) -> list:
+    settings.TRUSTED_PROXIES = trusted
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["headers"] = scope["headers"]
+
+    scope = {"type": "http", "client": (peer, 5555), "headers": headers}
+    await TrustedProxyMiddleware(app)(scope, None, None)
+    return seen["headers"]
+
+
+async def test_x_forwarded_proto_is_kept_only_from_a_trusted_peer(settings):
+    claim = [(b"host", b"localhost"), (b"X-Forwarded-Proto", b"https")]
+    assert await _seen_headers(settings, ["127.0.0.1"], "127.0.0.1", claim) == claim
+    for trusted, peer in ([], "127.0.0.1"), (["127.0.0.1"], "127.0.0.9"):
+        assert await _seen_headers(settings, trusted, peer, claim) == [(b"host", b"localhost")]

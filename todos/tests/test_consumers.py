@@ -521,11 +521,20 @@ async def test_any_host_setting_does_not_make_any_origin_allowed(
         ("http", "https://localhost", False),
     ],
 )
+@pytest.mark.parametrize("proxy", ["127.0.0.1", "127.0.0.2"], ids=["trusted", "untrusted"])
 async def test_behind_a_tls_proxy_the_own_origin_is_https(
-    channel_layer, user: User, settings, forwarded_proto: str, origin: str, allowed: bool
+    channel_layer,
+    user: User,
+    settings,
+    forwarded_proto: str,
+    origin: str,
+    allowed: bool,
+    proxy: str,
 ) -> None:
-    # As in production (DJANGO_DEBUG=0): Django trusts the proxy's X-Forwarded-Proto.
+    # As in production (DJANGO_DEBUG=0): Django trusts the proxy's X-Forwarded-Proto,
+    # from a TRUSTED_PROXIES peer only (config/proxy.py).
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
     cookie = await session_cookie(user)
     headers = [
         (b"origin", origin.encode()),
@@ -534,6 +543,7 @@ async def test_behind_a_tls_proxy_the_own_origin_is_https(
         (b"cookie", cookie),
     ]
     communicator = WebsocketCommunicator(application, "/ws/todos/", headers=headers)
+    communicator.scope["client"] = [proxy, 40000]  # the application has not started yet
     connected, _ = await communicator.connect(timeout=5)
     await communicator.disconnect()
-    assert connected is allowed
+    assert connected is (allowed if proxy == "127.0.0.1" else origin == "http://localhost")
