@@ -2,19 +2,29 @@
 
 Todo changes and revocations are stored before they are announced; the socket
 message only tells live clients sooner, so a failure to send is logged, never
-raised into the request that made the change.
+raised into the request that made the change. The channel layer unreachable (Redis
+down) is logged once per outage: a warning at the first failed send, an info at the
+first send that works again; any other failure is logged with its traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from redis import exceptions as redis_errors
 
 logger = logging.getLogger(__name__)
+
+# What an unreachable channel layer raises (refused, reset, timed out, name not found).
+UNREACHABLE = (OSError, TimeoutError, redis_errors.ConnectionError, redis_errors.TimeoutError)
+# The channel layer the last send found unreachable (its outage is logged once); a
+# layer built anew (other settings) starts afresh.
+_down: weakref.ref[Any] | None = None
 
 # Sends started from async code, held until done: the event loop keeps only a weak
 # reference to a task, so one nobody holds can be garbage-collected mid-send.
@@ -36,14 +46,42 @@ def send_to_group(group: str, message: dict[str, Any], *, what: str) -> None:
         task = loop.create_task(layer.group_send(group, message))
         sending.add(task)
         task.add_done_callback(sending.discard)
-        task.add_done_callback(lambda done: _log_failure(done, what))
+        task.add_done_callback(lambda done: _outcome(done, layer, what))
         return
     try:
         async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        logger.exception("Could not send %s to the channel layer", what)
+    except Exception as exc:  # noqa: BLE001 - logged (below), never raised into the change
+        _failed(exc, layer, what)
+    else:
+        _sent()
 
 
-def _log_failure(task: asyncio.Task[None], what: str) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("Could not send %s to the channel layer", what, exc_info=task.exception())
+def _outcome(task: asyncio.Task[None], layer: Any, what: str) -> None:
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        _failed(task.exception(), layer, what)
+    else:
+        _sent()
+
+
+def _failed(exc: BaseException, layer: Any, what: str) -> None:
+    global _down
+    if not isinstance(exc, UNREACHABLE):
+        logger.error("Could not send %s to the channel layer", what, exc_info=exc)
+        return
+    if _down is None or _down() is not layer:
+        _down = weakref.ref(layer)
+        logger.warning(
+            "Channel layer unreachable (%s: %s); live updates and socket closes are not "
+            "sent until it is back (logged once)",
+            type(exc).__name__,
+            exc,
+        )
+
+
+def _sent() -> None:
+    global _down
+    if _down is not None:
+        _down = None
+        logger.info("Channel layer reachable again; live updates are sent")

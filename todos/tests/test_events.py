@@ -90,8 +90,8 @@ def test_a_layer_that_is_down_is_logged_not_raised(user, settings, caplog) -> No
             "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"], "prefix": "test-h5-down"},
         }
     }
-    with caplog.at_level(logging.ERROR, logger="config.broadcast"):
+    with caplog.at_level(logging.WARNING, logger="config.broadcast"):
         todo = services.todo_create(user=user, title="Saved anyway")
 
     assert todo.pk is not None
-    assert "Could not send a todo change" in caplog.text
+    assert "Channel layer unreachable" in caplog.text
