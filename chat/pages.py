@@ -27,6 +27,7 @@ SCRIPTS = [
     "js/threads.js",
     "js/chatkit-options.js",
     "js/chat-events.js",
+    "js/thread-follow.js",
     "js/chat.js",
     "js/attachments.js",
     "js/todo-row.js",

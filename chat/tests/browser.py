@@ -186,6 +186,11 @@ def open_page(
     return page
 
 
+def wait_live(page: Page) -> None:
+    """Until the page's socket is open (thread and todo changes reach it)."""
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+
+
 def todo_item(page: Page, title: str):
     return page.get_by_test_id("todo-list").locator("li.todo", has_text=title)
 
@@ -302,18 +307,35 @@ def save_widget(thread: Thread, widget: Any, *, copy_text: str) -> WidgetItem:
 
 
 # Stands in for OpenAI's CDN script: defines <openai-chatkit> and records the
-# options and listeners the page gives it.
+# options and listeners the page gives it, the thread it shows and the page's calls
+# of its methods. `open(id)` plays a user picking a thread in ChatKit's history.
 STUB_CHATKIT_JS = b"""
-window.__chatkitStub = { options: null, calls: 0, listeners: [] };
+window.__chatkitStub = {
+  options: null, calls: 0, listeners: [], fetchUpdates: [], setThreadId: [],
+};
 class StubChatKit extends HTMLElement {
   setOptions(options) {
     window.__chatkitStub.options = options;
     window.__chatkitStub.calls += 1;
+    this.threadId = options.initialThread || null;
     this.textContent = "stub ChatKit";
   }
   addEventListener(type, listener, options) {
     window.__chatkitStub.listeners.push(type);
     super.addEventListener(type, listener, options);
+  }
+  fetchUpdates() {
+    window.__chatkitStub.fetchUpdates.push({ at: performance.now(), thread: this.threadId });
+    return Promise.resolve();
+  }
+  setThreadId(threadId) {
+    window.__chatkitStub.setThreadId.push(threadId);
+    this.open(threadId);
+    return Promise.resolve();
+  }
+  open(threadId) {
+    this.threadId = threadId;
+    this.dispatchEvent(new CustomEvent("chatkit.thread.change", { detail: { threadId } }));
   }
 }
 customElements.define("openai-chatkit", StubChatKit);

@@ -167,6 +167,7 @@ def test_chatkit_component_gets_our_options_and_remembers_the_thread(
             "chatkit.effect",
             "chatkit.error",
             "chatkit.response.end",
+            "chatkit.response.start",
             "chatkit.thread.change",
         ],
         "calls": 1,

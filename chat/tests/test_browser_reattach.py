@@ -1,6 +1,6 @@
 """Answers that survive, in the built-in client: a reload mid-answer follows the
-running turn to its end (GET …/events), and an open thread follows what another
-tab does to it (the socket's `thread.changed`)."""
+running turn to its end (GET …/events), and an open thread and the list of threads
+follow what another tab does (the socket's `thread.changed`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from chat.tests.browser import (
     composer,
     conversation,
     open_page,
+    orm,
     say,
     thread_button,
+    wait_live,
 )
 from config.tests.servers import ServerProcess
 
@@ -27,10 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def tea(page_user: User) -> Thread:
     return conversation(page_user, ("add tea", 'Added "tea".'), title="Tea")
-
-
-def wait_live(page: Page) -> None:
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
 
 
 def test_a_reload_mid_answer_shows_the_whole_answer_once(
@@ -106,3 +104,57 @@ def test_a_chat_deleted_in_another_tab_closes_and_keeps_the_draft(
     expect(second.locator(".fc-empty")).to_be_visible()
     expect(thread_button(second, "Tea")).to_have_count(0)
     expect(composer(second)).to_have_value("half a thought")
+
+
+def test_another_tabs_message_right_after_this_tabs_own_turn_appears(
+    fallback_server: Callable[..., ServerProcess],
+    page_user: User,
+    tea: Thread,
+    browser: Browser,
+) -> None:
+    """The tab that streamed a turn hears that turn's own thread.changed too: they
+    redraw nothing it shows, and a change from another tab right behind them is not
+    mistaken for them (it once was, for 1.5 s after each turn)."""
+    first, second = two_tabs_on_tea(browser, fallback_server(), page_user)
+    console = ConsoleErrors(first)
+
+    say(first, "add jam")
+    expect(first.locator(".fc-assistant").last).to_contain_text('Added "jam"')
+    first.locator(".fc-answer").last.evaluate("node => { node.kept = true; }")
+    expect(second.locator(".fc-assistant").last).to_contain_text('Added "jam"')
+    expect(second.get_by_role("button", name="Send")).to_be_visible()  # done following it
+    say(second, "add honey")
+
+    expect(first.locator(".fc-user")).to_have_text(["add tea", "add jam", "add honey"])
+    expect(first.locator(".fc-assistant").last).to_contain_text('Added "honey"')
+    # Its own answer was left as drawn: the same node, not a redraw.
+    jam_answer = first.locator(".fc-answer", has_text='Added "jam"')
+    assert jam_answer.evaluate("node => node.kept === true")
+    assert console.errors == []
+
+
+def test_a_list_refreshed_by_another_tab_keeps_the_delete_being_confirmed(
+    fallback_server: Callable[..., ServerProcess],
+    page_user: User,
+    tea: Thread,
+    browser: Browser,
+) -> None:
+    orm(conversation, page_user, ("add jam", 'Added "jam".'), title="Jam")
+    first, second = two_tabs_on_tea(browser, fallback_server(), page_user)
+    console = ConsoleErrors(first)
+    first.get_by_role("button", name="Delete “Tea”").click()
+    keep = first.get_by_role("button", name="Keep")
+    expect(keep).to_be_focused()
+
+    # Another tab renames the other chat: this tab's list reloads around the question.
+    second.get_by_role("button", name="Rename “Jam”").click()
+    second.get_by_role("textbox", name="Chat name").fill("Jam 2")
+    second.get_by_role("textbox", name="Chat name").press("Enter")
+    expect(thread_button(first, "Jam 2")).to_be_visible()
+    expect(first.get_by_role("group", name="Delete “Tea”?")).to_be_visible()
+    expect(keep).to_be_focused()
+
+    first.get_by_role("button", name="Yes, delete “Tea”").click()
+    expect(thread_button(first, "Tea")).to_have_count(0)
+    expect(thread_button(first, "Jam 2")).to_be_focused()
+    assert console.errors == []

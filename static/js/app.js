@@ -3,7 +3,7 @@
  * it can't load), both reopening the thread the user was last in. */
 (function (global) {
   "use strict";
-  const { ChatKitApi, ChatView, ClientSecretSource, Layout, LiveSocket, Memory, SignedOutGuard, TodoList } = global.TodoChat;
+  const { ChatKitApi, ChatView, ClientSecretSource, Layout, LiveSocket, Memory, SignedOutGuard, ThreadFollower, TodoList } = global.TodoChat;
 
   const config = JSON.parse(document.getElementById("page-config").textContent);
   const CDN_TIMEOUT_MS = 8000;
@@ -11,6 +11,7 @@
   // dismissed, once per browser; the reason is for developers, in the console.
   const FALLBACK_NOTICE = "The chat is in simple mode right now: it works the same, it just looks plainer.";
   const FALLBACK_SEEN_KEY = "todochat.simpleChatNoticeSeen";
+  const THREAD_DELETED = "This chat was deleted in another tab or window.";
   const byId = (id) => document.getElementById(id);
 
   // One polite live region for the whole page: each change is announced once.
@@ -25,6 +26,7 @@
   const memory = new Memory(config.userId);
   let live = null;
   let chat = null;
+  let follower = null; // the web component's open thread, following thread.changed
   const guard = new SignedOutGuard({
     loginUrl: config.loginUrl,
     banner: byId("signed-out"),
@@ -66,9 +68,10 @@
   live = new LiveSocket({
     path: config.websocketPath,
     onMessage: (message) => {
-      // A thread changed in another tab, worker or the admin: the built-in client's list follows.
+      // A thread changed in another tab, worker or the admin: the open chat follows.
       if (message && message.type === "thread.changed") {
-        if (chat && chat.threadChanged) chat.threadChanged(message);
+        if (chat) chat.threadChanged(message);
+        if (follower) follower.changed(message);
         return;
       }
       todos.apply(message);
@@ -88,6 +91,8 @@
 
   /** ChatKit's requests: the bearer (renewed once on 401), and a countdown on 429. */
   async function chatkitFetch(input, init) {
+    const deleted = deletedThread(init && init.body);
+    if (deleted && follower) follower.deleting(deleted); // its thread.changed is not news
     const response = await secrets.fetch(input, init);
     if (response.status === 429) {
       const body = await response.clone().json().catch(() => null);
@@ -102,6 +107,17 @@
       countdown(Number.isFinite(wait) ? wait : 10);
     }
     return response;
+  }
+
+  /** The thread a ChatKit request deletes (threads.delete), else null. */
+  function deletedThread(body) {
+    if (typeof body !== "string" || !body.includes("threads.delete")) return null;
+    try {
+      const request = JSON.parse(body);
+      return request.type === "threads.delete" ? request.params.thread_id : null;
+    } catch (_) {
+      return null;
+    }
   }
 
   function countdown(seconds) {
@@ -153,15 +169,41 @@
   async function mountChatKit() {
     const chatkit = document.createElement("openai-chatkit");
     chatkit.className = "chatkit";
+    const initialThread = await rememberedThread();
     // Every option the server answers (static/js/chatkit-options.js; docs/chatkit.md for React).
-    chatkit.setOptions(global.TodoChat.chatkitOptions(config, { fetch: chatkitFetch, initialThread: await rememberedThread(), onOpenTodo: openTodo }));
+    chatkit.setOptions(global.TodoChat.chatkitOptions(config, { fetch: chatkitFetch, initialThread, onOpenTodo: openTodo }));
+    // The open thread changed elsewhere (another tab; its answer still running after a
+    // reload, the thread locked): ChatKit fetches its new items and status. Its own
+    // turn's changes too, once its response has ended: fetchUpdates() adds only what it lacks.
+    let responding = false;
+    follower = new ThreadFollower({
+      refresh: () => chatkit.fetchUpdates(),
+      onDeleted: () => {
+        notice.textContent = THREAD_DELETED;
+        notice.hidden = false;
+        chatkit.setThreadId(null);
+      },
+      busy: () => responding,
+    });
+    follower.open(initialThread);
     // The thread the user is in (null: a new chat), reopened after a reload.
     chatkit.addEventListener("chatkit.thread.change", (event) => {
-      memory.threadId = (event.detail && event.detail.threadId) || null;
+      const threadId = (event.detail && event.detail.threadId) || null;
+      memory.threadId = threadId;
+      follower.open(threadId);
+      if (threadId) hideNotice(THREAD_DELETED);
     });
     chatkit.addEventListener("chatkit.effect", (event) => onEffect(event.detail.name, event.detail.data));
+    chatkit.addEventListener("chatkit.response.start", () => {
+      responding = true;
+      hideNotice(THREAD_DELETED);
+    });
     // A turn may change todos without an effect reaching us (a stop, an error).
-    chatkit.addEventListener("chatkit.response.end", () => todos.refresh());
+    chatkit.addEventListener("chatkit.response.end", () => {
+      responding = false;
+      follower.idle();
+      todos.refresh();
+    });
     chatkit.addEventListener("chatkit.error", (event) => {
       const error = event.detail && event.detail.error;
       console.warn("ChatKit:", error && error.message ? error.message : error);
@@ -169,6 +211,11 @@
     chatRoot.replaceChildren(chatkit);
     chatRoot.dataset.client = "chatkit";
     Object.assign(global.TodoChat, { chatkit });
+  }
+
+  /** Put the notice away if it still says `text`. */
+  function hideNotice(text) {
+    if (notice.textContent === text) notice.hidden = true;
   }
 
   /** A tagged todo was clicked: show it in the todo list (the list's view on a phone). */

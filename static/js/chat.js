@@ -8,7 +8,7 @@
  * and waits out rate limits. */
 (function (global) {
   "use strict";
-  const { ApiError, ChatKitApi, ThreadList, WidgetRenderer, apiFetch, applyEvent, focusKey, readEvents, restoreFocus, friendlyError, markdown } = global.TodoChat;
+  const { ApiError, ChatKitApi, ThreadFollower, ThreadList, WidgetRenderer, apiFetch, applyEvent, focusKey, readEvents, restoreFocus, friendlyError, markdown } = global.TodoChat;
 
   const ITEMS_PAGE = 50;
 
@@ -50,7 +50,12 @@
       this.controller = null;
       this.olderCursor = null;
       this.waitUntil = 0;
-      this.ownTurnSettled = 0; // until then, the open thread's changes are this tab's own turn's
+      // The open thread follows changes made elsewhere (static/js/thread-follow.js).
+      this.follower = new ThreadFollower({
+        refresh: () => this.refreshOpen(),
+        onDeleted: () => this.closeDeleted(),
+        busy: () => Boolean(this.controller),
+      });
       this.widgets = new WidgetRenderer({ onAction: (action, control, values) => this.action(control, action, values) });
       this.build(root);
     }
@@ -76,6 +81,7 @@
           this.openThread(threadId, { focus: false });
           this.toggleThreads(false, { keepFocus: true });
         },
+        onDeleting: (threadId) => this.follower.deleting(threadId),
         onDeleted: (threadId, title) => {
           this.announce(`Deleted the chat “${title}”.`);
           if (threadId === this.threadId) this.openThread(null, { focus: false });
@@ -158,20 +164,20 @@
       this.threadId = threadId;
       this.memory.threadId = threadId;
       this.threads.setActive(threadId);
+      this.follower.open(threadId);
     }
 
-    /** `thread.changed` from the socket: refresh the thread list (a burst of changes, once);
-     * the open thread follows too, unless this tab is the one streaming it. */
+    /** `thread.changed` from the socket: refresh the thread list (a burst of changes, once),
+     * and the open thread. This tab's own turn is announced too ("item", "title", and
+     * "status" once unlocked, which may reach us before or after our stream ends). We
+     * don't tell it apart from another tab's (a time window guesses; a per-tab marker
+     * would need the server to echo it): the refresh redraws only what differs from what
+     * is shown, so after our own turn it changes nothing on screen, costs an items.list
+     * and a threads.get_by_id, and a change from elsewhere right behind it is never lost. */
     threadChanged(message) {
       this.deletedThreads = this.deletedThreads || new Set();
       if (message.reason === "deleted") this.deletedThreads.add(message.thread_id);
-      if (message.thread_id === this.threadId) {
-        if (message.reason === "deleted") {
-          if (!this.threads.deleting.has(message.thread_id)) this.closeDeleted();
-        } else if (!this.controller && Date.now() > this.ownTurnSettled) {
-          this.scheduleRefresh();
-        }
-      }
+      this.follower.changed(message);
       if (this.threadListReload) return;
       this.threadListReload = setTimeout(() => {
         const deleted = this.deletedThreads;
@@ -189,17 +195,8 @@
       this.showError("This chat was deleted in another tab or window.", { level: "notice" });
     }
 
-    /** Reload the open thread's items soon (a burst of changes, once). */
-    scheduleRefresh() {
-      if (this.openReload) return;
-      this.openReload = setTimeout(() => {
-        this.openReload = null;
-        this.refreshOpen();
-      }, 300);
-    }
-
-    /** Redraw the open thread's latest items as stored (changed in another tab), and
-     * follow its answer if one is running. */
+    /** Redraw those of the open thread's latest items that differ from the stored ones
+     * (changed in another tab), and follow its answer if one is running. */
     async refreshOpen() {
       const threadId = this.threadId;
       if (!threadId || this.controller) return;
@@ -212,6 +209,7 @@
       }
       if (this.threadId !== threadId || this.controller) return;
       const fresh = page.data.reverse();
+      let changed = false;
       if (!page.has_more && !this.olderCursor) {
         // The whole thread is here: what is no longer stored goes (a retry elsewhere).
         const ids = new Set(fresh.map((item) => item.id));
@@ -219,6 +217,7 @@
           if (ids.has(id)) continue;
           entry.node.remove();
           this.items.delete(id);
+          changed = true;
         }
       }
       const empty = this.log.querySelector(".fc-empty");
@@ -227,9 +226,9 @@
         const known = this.items.get(item.id);
         // Unchanged, or being used right now (focus inside): leave it be.
         if (known && (sameItem(known.item, item) || known.node.contains(document.activeElement))) continue;
-        this.renderItem(item);
+        changed = this.renderItem(item) !== null || changed;
       }
-      this.scrollDown();
+      if (changed) this.scrollDown(); // nothing new (this tab's own turn): the reader stays put
       const thread = await this.api.getThread(threadId).catch(() => null);
       if (thread && thread.status && thread.status.type === "locked") await this.reattach(threadId);
     }
@@ -586,8 +585,7 @@
       } finally {
         if (turn.streaming) turn.streaming.node.removeAttribute("aria-busy");
         if (this.controller === controller) this.controller = null;
-        // Its last thread.changed messages (unlocked, titled) are on their way: not news here.
-        if (!open) this.ownTurnSettled = Date.now() + 1500;
+        this.follower.idle(); // a change heard while streaming is fetched now
         this.clearProgress();
         this.setBusy(false, { quiet });
       }

@@ -32,17 +32,18 @@
   }
 
   class ThreadList {
-    /** onOpen(threadId), onDeleted(threadId), onError(message). */
-    constructor(container, { api, onOpen, onDeleted, onError }) {
+    /** onOpen(threadId), onDeleting(threadId) (asked to delete it), onDeleted(threadId), onError(message). */
+    constructor(container, { api, onOpen, onDeleting, onDeleted, onError }) {
       this.api = api;
       this.onOpen = onOpen;
+      this.onDeleting = onDeleting || (() => {});
       this.onDeleted = onDeleted;
-      this.deleting = new Set(); // ids this tab asked to delete
       this.onError = onError;
       this.threads = [];
       this.after = null;
       this.hasMore = false;
       this.activeId = null;
+      this.editing = null; // {id, node}: a row being renamed or asking "Delete?", kept by render()
       this.list = el("ul", "fc-thread-list");
       this.list.setAttribute("aria-label", "Conversations");
       this.more = button("link-button fc-more", "Show older chats");
@@ -106,9 +107,13 @@
     render() {
       const focused = document.activeElement;
       const keep = this.list.contains(focused) ? { id: focused.closest("li").dataset.threadId, role: focused.dataset.role } : null;
-      this.list.replaceChildren(...this.threads.map((thread) => this.row(thread)));
+      // A list refreshed meanwhile (a change in another tab) keeps the row the user is editing.
+      const editing = this.editing;
+      this.list.replaceChildren(...this.threads.map((thread) => (editing && editing.id === thread.id ? editing.node : this.row(thread))));
       this.more.hidden = !this.hasMore;
-      if (keep) {
+      if (editing && editing.node.contains(focused)) {
+        focused.focus();
+      } else if (keep) {
         const row = this.list.querySelector(`[data-thread-id="${CSS.escape(keep.id)}"]`);
         const target = row && (row.querySelector(`[data-role="${keep.role}"]`) || row.querySelector(".fc-thread"));
         if (target) target.focus();
@@ -150,9 +155,11 @@
       const cancel = button("button small-button", "Cancel");
       form.append(input, save, cancel);
       item.replaceChildren(form);
+      this.editing = { id: thread.id, node: item };
       input.focus();
       input.select();
       const done = () => {
+        this.editing = null;
         this.render();
         this.focusThread(thread.id);
       };
@@ -166,7 +173,8 @@
         if (!title) return;
         try {
           const updated = await this.api.renameThread(thread.id, title);
-          Object.assign(thread, { title: (updated && updated.title) || title });
+          const renamed = { title: (updated && updated.title) || title };
+          for (const known of this.threads) if (known.id === thread.id) Object.assign(known, renamed);
         } catch (error) {
           this.onError(friendlyError(error));
         }
@@ -184,8 +192,10 @@
       box.setAttribute("aria-label", `Delete “${title}”?`);
       box.append(question, yes, no);
       item.replaceChildren(box);
+      this.editing = { id: thread.id, node: item };
       no.focus();
       no.addEventListener("click", () => {
+        this.editing = null;
         this.render();
         this.focusThread(thread.id);
       });
@@ -193,8 +203,10 @@
         if (event.key === "Escape") no.click();
       });
       yes.addEventListener("click", async () => {
-        const index = this.threads.indexOf(thread);
-        this.deleting.add(thread.id); // its thread.changed "deleted" is this tab's own
+        // By id: a refresh meanwhile may have replaced the list's objects.
+        const index = this.threads.findIndex((known) => known.id === thread.id);
+        this.editing = null;
+        this.onDeleting(thread.id); // its thread.changed "deleted" is this tab's own
         try {
           await this.api.deleteThread(thread.id);
         } catch (error) {
@@ -204,7 +216,7 @@
             return;
           }
         }
-        this.threads = this.threads.filter((known) => known !== thread);
+        this.threads = this.threads.filter((known) => known.id !== thread.id);
         this.render();
         this.onDeleted(thread.id, title);
         // Focus the chat that took its place in the list, else the one above.
