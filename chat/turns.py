@@ -125,6 +125,7 @@ class TurnLock:
 
     def __init__(self, thread_id: str, holder: str = TURN) -> None:
         self.key = lock_key(thread_id)
+        self.holder = holder
         self.token = lock_value(holder)
         self._renewed = 0.0
 
@@ -136,6 +137,9 @@ class TurnLock:
         there: chat/recovery.py), and the lock tried again at once."""
         deadline, delay = time.monotonic() + wait, FIRST_RETRY_SECONDS
         while True:
+            # Dated from this try, not from when the turn began waiting: a run's lock
+            # reads as a dead turn's once older than a lease (chat/recovery.py).
+            self.token = lock_value(self.holder)
             try:
                 if await async_cache.add(self.key, self.token, LOCK_TTL_SECONDS):
                     self._renewed = time.monotonic()
@@ -236,9 +240,13 @@ async def one_turn_at_a_time(
             await lock.renew()
             yield chunk
     finally:
-        if run is not None:
-            await asyncio.shield(run.release())
-        await lock.release()
+        try:
+            # Unlocked before the run lets go of its lease: a run's lock outliving its
+            # lease reads as a turn that died in its first second (chat/recovery.py).
+            await lock.release()
+        finally:
+            if run is not None:
+                await asyncio.shield(run.release())
         # Unlocked: other tabs refetch the thread whole and active (chat/live.py).
         publish_thread_change(user_id=context.user.pk, thread_id=thread_id, reason="status")
 

@@ -64,8 +64,10 @@ def _write(thread_id: str, user_id: object, started_at) -> None:
     )
 
 
-def _delete(thread_id: str) -> None:
-    RunLease.objects.filter(thread_id=thread_id).delete()
+def _delete(thread_id: str, started_at: datetime) -> None:
+    """Delete the run's own row: the thread's next run may have written its own since
+    (the turn unlocks the thread before its lease goes: chat/turns.py)."""
+    RunLease.objects.filter(thread_id=thread_id, started_at=started_at).delete()
 
 
 async def keep(
@@ -87,7 +89,7 @@ async def keep(
             await asyncio.sleep(renew_seconds())
     finally:
         if written:
-            await asyncio.shield(run_sync(_delete, thread_id))
+            await asyncio.shield(run_sync(_delete, thread_id, started_at))
 
 
 def _claim_lapsed() -> list[tuple[str, object, datetime]]:

@@ -8,12 +8,15 @@ one finisher writes the card and the usage row; live and answered turns are left
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.cache import caches
+from django.db.models.signals import post_delete
 from django.test import AsyncClient
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -24,7 +27,7 @@ from chat.models import Thread, ThreadItem
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import ThreadFactory, ThreadItemFactory
 from chat.tests.test_views import post, stream
-from chat.turns import RUN, lock_key, threads_answering
+from chat.turns import RUN, TurnLock, lock_key, threads_answering
 from config import async_cache
 from runs import leases
 from runs.models import RunLease
@@ -252,3 +255,87 @@ async def test_a_deleted_item_counts_as_activity(user, store, ctx):
 
     await thread.arefresh_from_db()
     assert timezone.now() - thread.updated_at < timedelta(seconds=60)
+
+
+async def test_a_turn_ending_after_its_lease_is_not_taken_for_dead(user, bearer, settings):
+    """A turn past its first second deletes its lease as it ends: were its run's lock
+    still held then, a read of the thread in between (another tab refetching at the
+    answer's last save) would take a long answered turn for one that died in its first
+    second and add an "interrupted" card under the answer."""
+    settings.RUNS = {**settings.RUNS, "RENEW_SECONDS": 0.01, "SWEEP_SECONDS": 600}
+    locks_at_deletion: list[tuple[str, str | None]] = []
+
+    def seen(sender, instance, **kwargs) -> None:
+        value = caches["default"].get(lock_key(instance.thread_id))
+        locks_at_deletion.append((instance.thread_id, value))
+
+    post_delete.connect(seen, sender=RunLease, weak=False)
+    try:
+        events = await stream(AsyncClient(), ck.create_thread("add buy milk"), bearer(user))
+    finally:
+        post_delete.disconnect(seen, sender=RunLease)
+    thread_id = events[0].thread.id
+    assert ck.assistant_text(events)
+    assert [thread for thread, _ in locks_at_deletion] == [thread_id]  # it had a lease
+    value = locks_at_deletion[0][1]
+
+    if value is not None:  # the instant of the deletion, replayed: a read arrives
+        settings.RUNS = {**settings.RUNS, "LEASE_SECONDS": 0.001}  # a turn past its grace
+        await hold(thread_id, value)
+        await recovery.recover(thread_id, user.pk)
+    assert await sync_to_async(cards)(thread_id) == 0
+    assert value is None  # unlocked before its lease went
+
+
+async def test_a_turn_that_waited_for_the_lock_dates_its_lock_from_when_it_got_it(settings):
+    """A run's lock reads as a dead turn's once older than a lease with no lease beside
+    it: dated from when the turn began waiting, a turn that waited would read as dead
+    that much sooner, before its first lease."""
+    settings.RUNS = {**settings.RUNS, "LEASE_SECONDS": 0.2}
+    thread_id = "thr_waited"
+    await hold(thread_id, "t0:earlier")
+    lock = TurnLock(thread_id, RUN)
+    acquiring = asyncio.create_task(lock.acquire(5.0))
+    await asyncio.sleep(0.3)  # the earlier turn takes longer than the grace
+    await async_cache.delete(lock_key(thread_id))
+
+    assert await asyncio.wait_for(acquiring, timeout=5)
+
+    value = (await async_cache.get_many([lock_key(thread_id)]))[0]
+    assert value == lock.token
+    assert not recovery.is_stale(value)
+    await lock.release()
+
+
+async def test_an_ended_runs_lease_leaves_the_next_runs_alone(user, settings):
+    """The next turn may take the thread as soon as the last one unlocked it, before
+    the last one's lease is deleted: that deletion must not take the next one's."""
+    settings.RUNS = {**settings.RUNS, "RENEW_SECONDS": 60}  # each writes its row once
+    thread = await sync_to_async(dead_turn)(user)
+    ended = asyncio.create_task(leases.keep(thread.id, user.pk))
+    first = await poll(lambda: RunLease.objects.filter(pk=thread.id).values_list("started_at"))
+    ended_cancel = ended.cancel  # it ends only once the next run holds the row
+    following = asyncio.create_task(leases.keep(thread.id, user.pk))
+    await poll(
+        lambda: RunLease.objects.filter(pk=thread.id).exclude(started_at=first[0][0]).values_list()
+    )
+    ended_cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await ended
+    try:
+        assert await RunLease.objects.filter(pk=thread.id).aexists()
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+
+async def poll(query, timeout: float = 10.0) -> list:
+    """The rows `query()` names once there are some (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = await sync_to_async(lambda: list(query()))()
+        if rows:
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError("no rows in time")
