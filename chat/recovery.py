@@ -69,17 +69,18 @@ def grace_seconds() -> float:
 
 
 def is_stale(value: str | None, now: float | None = None) -> bool:
-    """Whether a lock value is a run's that is older than its lease's grace."""
+    """Whether a lock value is a run's that is older than its lease's grace, or a
+    finisher's that old (its worker died while finishing: a card is a few writes)."""
     holder = lock_holder(value)
-    if holder is None or holder[0] != RUN:
+    if holder is None or holder[0] not in (RUN, FINISHER):
         return False
     return holder[1] < (time.time() if now is None else now) - grace_seconds()
 
 
 def is_finishing(value: str | None) -> bool:
-    """Whether a lock value is a finisher's (a dead turn's card is being written)."""
+    """Whether a lock value is a live finisher's (a dead turn's card is being written)."""
     holder = lock_holder(value)
-    return holder is not None and holder[0] == FINISHER
+    return holder is not None and holder[0] == FINISHER and not is_stale(value)
 
 
 async def finished_elsewhere(thread_id: str, wait: float = FINISH_WAIT_SECONDS) -> bool:
@@ -130,11 +131,14 @@ async def finish_lapsed(thread_id: str, user_id: object, started_at: datetime) -
     """Finish a run whose lapsed lease this worker claimed (the lease sweep's `finish`)."""
     value = (await turn_locks([thread_id])).get(thread_id)  # none if the cache is down
     holder = lock_holder(value)
-    if holder is not None and (holder[0] == FINISHER or holder[1] > started_at.timestamp()):
+    finisher = holder is not None and holder[0] == FINISHER
+    if is_finishing(value) or (
+        holder is not None and not finisher and holder[1] > started_at.timestamp()
+    ):
         # Another finisher is on it, or a newer turn holds the thread (the dead one's
         # lock expired): that turn goes on from what the dead one stored.
         return False
-    since = holder[1] if holder is not None else as_unix(started_at)
+    since = holder[1] if holder is not None and not finisher else as_unix(started_at)
     return await _finish(thread_id, user_id, value, started_at=since, claimed=True)
 
 

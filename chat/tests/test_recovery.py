@@ -27,7 +27,7 @@ from chat.models import Thread, ThreadItem
 from chat.tests import chatkit_client as ck
 from chat.tests.factories import ThreadFactory, ThreadItemFactory
 from chat.tests.test_views import post, stream
-from chat.turns import RUN, TurnLock, lock_key, threads_answering
+from chat.turns import FINISHER, RUN, TurnLock, lock_key, threads_answering
 from config import async_cache
 from runs import leases
 from runs.models import RunLease
@@ -339,3 +339,19 @@ async def poll(query, timeout: float = 10.0) -> list:
             return rows
         await asyncio.sleep(0.01)
     raise AssertionError("no rows in time")
+
+
+async def test_a_finisher_that_died_too_is_taken_over(user, bearer):
+    """A worker that died while finishing a dead turn leaves its finisher's lock: past a
+    lease's grace it is a dead one's too, so reads neither wait on it nor show the
+    thread locked, and the turn still gets its card."""
+    thread = await sync_to_async(dead_turn)(user)
+    await hold(thread.id, f"{FINISHER}{time.time() - 60:.3f}:deadbeef")
+
+    started = time.monotonic()
+    got = await get_thread(user, bearer, thread.id)
+
+    assert time.monotonic() - started < recovery.FINISH_WAIT_SECONDS
+    assert got["status"] == {"type": "active"}
+    assert [i["type"] for i in got["items"]["data"]] == ["user_message", "widget"]
+    assert not await threads_answering([thread.id])
