@@ -2,6 +2,7 @@
 socket's `thread.changed` for it calls the component's fetchUpdates(), throttled (a
 burst: at most one call a second, the last change always fetched), never for other
 threads; deleted elsewhere, the component starts a new chat and the page says why.
+ChatKit's Stop (it aborts its stream) stops the turn on the server, a reload does not.
 
 The component is the kit's stub (chat/tests/browser.py): it records the page's calls
 and the thread it shows. Changes come from a second tab of the same user, through the
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from chat.models import Thread
+from chat.offline_model import HELP_TEXT
 from chat.tests.browser import ConsoleErrors, conversation, sign_in, wait_live
 from config.tests.servers import ServerProcess
 
@@ -192,3 +194,83 @@ def test_the_components_thread_deleted_elsewhere_becomes_a_new_chat(
     assert page.evaluate("window.__chatkitStub.setThreadId") == [None]
     assert fetch_updates(page) == []
     assert console.errors == []
+
+
+# ChatKit's request as its Stop ends it: the answer has begun, then the stream is aborted
+# (`pagehide` first: the tab is going away, e.g. a reload).
+STREAM_THEN_ABORT = """async ({ body, unloading }) => {
+  const controller = new AbortController();
+  const response = await window.__chatkitStub.options.api.fetch("/chatkit", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal: controller.signal,
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  while (!seen.includes("text_delta")) seen += decoder.decode((await reader.read()).value);
+  if (unloading) window.dispatchEvent(new PageTransitionEvent("pagehide"));
+  controller.abort();
+}"""
+
+# The thread's last stored answer, read as ChatKit reads it.
+STORED_ANSWER = """async (threadId) => {
+  const response = await window.TodoChat.secrets.fetch("/chatkit", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      type: "items.list", params: { thread_id: threadId, limit: 5, order: "desc" } }),
+  });
+  const answer = (await response.json()).data.find((item) => item.type === "assistant_message");
+  return answer.content.map((part) => part.text).join("");
+}"""
+
+
+def test_chatkits_stop_ends_the_turn_on_the_server(
+    run_server: Callable[..., ServerProcess],
+    page_user: User,
+    tea: Thread,
+    stub_cdn: str,
+    browser: Browser,
+) -> None:
+    # The help answer is 15 chunks, 300 ms apart: it runs for about 4.5 s.
+    server = run_server(env={"CHATKIT_JS_URL": stub_cdn, "CHATKIT_OFFLINE_TOKEN_DELAY_MS": "300"})
+    page = open_component(browser, server, page_user)
+    console = ConsoleErrors(page)
+
+    stop_url = f"{server.url}/api/chatkit/threads/{tea.id}/stop"
+    with page.expect_response(stop_url) as stop:
+        page.evaluate(
+            STREAM_THEN_ABORT, {"body": turn(tea, "what can you do?"), "unloading": False}
+        )
+    assert stop.value.json() == {"stopped": True}
+    answer = page.evaluate(STORED_ANSWER, tea.id)
+    assert answer and HELP_TEXT.startswith(answer) and len(answer) < len(HELP_TEXT)
+    assert console.errors == []
+
+
+def test_a_reload_aborting_chatkits_stream_lets_the_turn_finish(
+    run_server: Callable[..., ServerProcess],
+    page_user: User,
+    tea: Thread,
+    stub_cdn: str,
+    browser: Browser,
+) -> None:
+    server = run_server(env={"CHATKIT_JS_URL": stub_cdn, "CHATKIT_OFFLINE_TOKEN_DELAY_MS": "300"})
+    page = open_component(browser, server, page_user)
+    stops: list[str] = []
+    page.on(
+        "request", lambda request: stops.append(request.url) if "/stop" in request.url else None
+    )
+
+    page.evaluate(STREAM_THEN_ABORT, {"body": turn(tea, "what can you do?"), "unloading": True})
+    # Not a Stop: the turn runs on and is stored whole, to be found after the reload.
+    answer = ""
+    for _ in range(60):  # polled, at most 30 s
+        answer = page.evaluate(STORED_ANSWER, tea.id)
+        if answer == HELP_TEXT:
+            break
+        page.wait_for_timeout(500)
+    assert answer == HELP_TEXT
+    assert stops == []

@@ -89,11 +89,31 @@
   const chatRoot = byId("chat-root");
   const notice = byId("chat-notice");
 
-  /** ChatKit's requests: the bearer (renewed once on 401), and a countdown on 429. */
+  // A reload or a closed tab aborts ChatKit's requests too: that is not a Stop.
+  let unloading = false;
+  global.addEventListener("pagehide", () => {
+    unloading = true;
+  });
+  global.addEventListener("pageshow", () => {
+    unloading = false;
+  });
+
+  /** ChatKit's requests: the bearer (renewed once on 401), a countdown on 429, and
+   * its Stop told to the server (as docs/chatkit.md's guide does). */
   async function chatkitFetch(input, init) {
-    const deleted = deletedThread(init && init.body);
-    if (deleted && follower) follower.deleting(deleted); // its thread.changed is not news
+    const request = chatkitRequest(init && init.body);
+    if (request.type === "threads.delete" && follower) follower.deleting(request.threadId); // not news
     const response = await secrets.fetch(input, init);
+    const streamed = (response.headers.get("Content-Type") || "").startsWith("text/event-stream");
+    if (streamed && init && init.signal) {
+      // A turn outlives its request here, so ChatKit's Stop, which only aborts the
+      // stream, must also end the turn on the server; leaving the page must not.
+      init.signal.addEventListener("abort", () => {
+        const threadId = request.threadId || memory.threadId;
+        if (unloading || !threadId) return;
+        global.TodoChat.apiFetch(`/api/chatkit/threads/${encodeURIComponent(threadId)}/stop`, { method: "POST", body: {} }).catch(() => {});
+      });
+    }
     if (response.status === 429) {
       const body = await response.clone().json().catch(() => null);
       if (body && body.error && body.error.code === "quota_exceeded") {
@@ -109,14 +129,13 @@
     return response;
   }
 
-  /** The thread a ChatKit request deletes (threads.delete), else null. */
-  function deletedThread(body) {
-    if (typeof body !== "string" || !body.includes("threads.delete")) return null;
+  /** A ChatKit request's type and thread (`params.thread_id` of its JSON body). */
+  function chatkitRequest(body) {
     try {
       const request = JSON.parse(body);
-      return request.type === "threads.delete" ? request.params.thread_id : null;
+      return { type: request.type, threadId: (request.params && request.params.thread_id) || null };
     } catch (_) {
-      return null;
+      return { type: null, threadId: null };
     }
   }
 
