@@ -120,7 +120,10 @@ def test_another_tabs_message_right_after_this_tabs_own_turn_appears(
 
     say(first, "add jam")
     expect(first.locator(".fc-assistant").last).to_contain_text('Added "jam"')
-    first.locator(".fc-answer").last.evaluate("node => { node.kept = true; }")
+    # Marked once its stream is done (the stream itself redraws it at thread.item.done).
+    jam_answer = first.locator(".fc-answer").last
+    expect(jam_answer.get_by_role("button", name="Copy answer")).to_be_visible()
+    jam_answer.evaluate("node => { node.kept = true; }")
     expect(second.locator(".fc-assistant").last).to_contain_text('Added "jam"')
     expect(second.get_by_role("button", name="Send")).to_be_visible()  # done following it
     say(second, "add honey")
@@ -128,8 +131,8 @@ def test_another_tabs_message_right_after_this_tabs_own_turn_appears(
     expect(first.locator(".fc-user")).to_have_text(["add tea", "add jam", "add honey"])
     expect(first.locator(".fc-assistant").last).to_contain_text('Added "honey"')
     # Its own answer was left as drawn: the same node, not a redraw.
-    jam_answer = first.locator(".fc-answer", has_text='Added "jam"')
-    assert jam_answer.evaluate("node => node.kept === true")
+    kept = first.locator(".fc-answer", has_text='Added "jam"')
+    assert kept.evaluate("node => node.kept === true")
     assert console.errors == []
 
 
