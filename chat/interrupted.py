@@ -78,7 +78,7 @@ async def _add_card(thread_id: str, context: RequestContext) -> None:
 
     store = get_server().store
     thread = await store.load_thread(thread_id, context)
-    rows = ThreadItemRow.objects.filter(thread_id=thread_id, type="user_message")
+    rows = ThreadItemRow.objects.filter(thread_id=thread_id, type=ItemType.USER_MESSAGE)
     newest = rows.order_by("-created_at", "-seq").values_list("item_id", flat=True)
     found = await run_sync(lambda: list(newest[:1]))
     message_id = found[0] if found else None

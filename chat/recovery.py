@@ -171,7 +171,11 @@ async def _finish(
         newest = await newest_item(thread_id)
         if is_interrupted_card(newest):
             return False  # finished already, by whoever held the lock before
-        if dead_value is None and not claimed and (newest is None or newest[0] != "user_message"):
+        if (
+            dead_value is None
+            and not claimed
+            and (newest is None or newest[0] != ItemType.USER_MESSAGE)
+        ):
             return False  # answered after all
         if not await add_interrupted_card(thread_id, user_id, started_at):
             return False
