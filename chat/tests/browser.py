@@ -200,6 +200,9 @@ def composer(page: Page):
 
 
 def say(page: Page, text: str) -> None:
+    """Type and send like a person who waits for the previous answer: Enter while a
+    turn is still streaming is ignored by design (the text stays in the box)."""
+    expect(page.locator(".fc-composer.busy")).to_have_count(0)
     box = composer(page)
     box.fill(text)
     box.press("Enter")
