@@ -199,10 +199,17 @@ def composer(page: Page):
     return page.get_by_role("textbox", name=re.compile("message", re.I))
 
 
+def wait_answered(page: Page) -> None:
+    """Until the built-in client's turn has ended (its stream closed): while one runs,
+    Enter and widget actions are ignored by design, and the answer may still grow.
+    Right after say() this waits for that turn (send marks the composer busy at once)."""
+    expect(page.locator(".fc-composer.busy")).to_have_count(0)
+
+
 def say(page: Page, text: str) -> None:
     """Type and send like a person who waits for the previous answer: Enter while a
     turn is still streaming is ignored by design (the text stays in the box)."""
-    expect(page.locator(".fc-composer.busy")).to_have_count(0)
+    wait_answered(page)
     box = composer(page)
     box.fill(text)
     box.press("Enter")

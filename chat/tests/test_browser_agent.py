@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from accounts.models import User
-from chat.tests.browser import ConsoleErrors, open_page, orm, say, todo_item
+from chat.tests.browser import ConsoleErrors, open_page, orm, say, todo_item, wait_answered
 from config.tests.servers import ServerProcess
 from todos.models import Todo
 from todos.tests.factories import TodoFactory
@@ -40,6 +40,9 @@ def test_list_shows_a_widget_whose_controls_change_the_todos_live(
     widget = page.locator(".fc-widget").last
     milk = widget.get_by_role("checkbox", name="buy milk")
     expect(milk).not_to_be_checked()
+    # The widget comes before the answer's text: a control used while the turn still
+    # streams is ignored by design (its box would tick, and nothing be sent).
+    wait_answered(page)
 
     milk.click()
     expect(widget.get_by_role("checkbox", name="buy milk")).to_be_checked()

@@ -22,6 +22,7 @@ from chat.tests.browser import (
     say,
     sign_in,
     todo_item,
+    wait_answered,
 )
 from config.tests.servers import ServerProcess
 from todos.models import Todo
@@ -60,6 +61,8 @@ def test_progress_thumbs_and_the_add_form_by_keyboard(
     # The list widget's form: type a title and press Enter.
     say(page, "list")
     expect(page.locator(".fc-assistant").last).to_contain_text("Here are your open todos")
+    # Its last chunk is shown before the turn has ended: a form sent meanwhile is ignored.
+    wait_answered(page)
     widget = page.locator(".fc-widget").last
     title = widget.get_by_role("textbox", name="New todo title")
     title.focus()
