@@ -23,6 +23,7 @@ from chat.tests.browser import (
     sign_in,
     thread_button,
     todo_item,
+    wait_answered,
 )
 from config.tests.servers import ServerProcess
 from todos.models import Priority
@@ -104,6 +105,8 @@ def test_fallback_chat_adds_a_todo_live_in_two_tabs(
     expect(page.locator(".fc-thread[aria-current=true]")).to_have_count(1)
     expect(page.get_by_test_id("todo-count")).to_have_text("3 open · 0 done")
 
+    # 'Added "buy milk"' is the first chunk: "(#3)." may still be on its way.
+    wait_answered(page)
     final = reply.text_content()
     deltas = page.evaluate("window.__deltas")
     assert len(deltas) >= 2, f"the answer should stream in several chunks: {deltas}"
