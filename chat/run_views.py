@@ -24,7 +24,7 @@ from chat.models import Thread
 from chat.turns import threads_answering
 from chat.views import STREAM_HEADERS, authenticate_chat_request
 from config.errors import api_error_response, error_response
-from config.exceptions import ApiError, AuthError, RateLimited
+from config.exceptions import ApiError, AuthError, NotFound, RateLimited
 from runs import bus, listeners, mirror, registry
 
 # How long a stop waits for the run to end (its partial answer saved, its lock freed).
@@ -45,8 +45,13 @@ async def authenticate_run_request(request: HttpRequest) -> User:
     return user
 
 
-async def owns_thread(user: User, thread_id: str) -> bool:
-    return await Thread.objects.for_user(user).filter(pk=thread_id).aexists()
+async def _thread_owner(request: HttpRequest, thread_id: str) -> User:
+    """The request's user, if `thread_id` is theirs; another user's thread is simply
+    not found (never a hint that it exists)."""
+    user = await authenticate_run_request(request)
+    if not await Thread.objects.for_user(user).filter(pk=thread_id).aexists():
+        raise NotFound("Not found.")
+    return user
 
 
 def _method_not_allowed(allowed: str) -> HttpResponse:
@@ -83,11 +88,9 @@ async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     if request.method != "GET":
         return _method_not_allowed("GET")
     try:
-        user = await authenticate_run_request(request)
+        user = await _thread_owner(request, thread_id)
     except ApiError as exc:
         return api_error_response(exc)
-    if not await owns_thread(user, thread_id):
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
     run = registry.running(thread_id)
     # The stream ends when its access is revoked (accounts.access_watch); the run goes on.
     access = StreamAccess(request_access(request, user))
@@ -142,9 +145,7 @@ async def stop_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed("POST")
     try:
-        user = await authenticate_run_request(request)
+        await _thread_owner(request, thread_id)
     except ApiError as exc:
         return api_error_response(exc)
-    if not await owns_thread(user, thread_id):
-        return error_response(HTTPStatus.NOT_FOUND, "not_found", "Not found.")
     return JsonResponse({"stopped": await stop_thread_run(thread_id)})

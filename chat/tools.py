@@ -242,12 +242,7 @@ async def list_todos(ctx: ToolContext, status: Status = "open") -> str:
     Args:
         status: open (not done, the default), completed, or all.
     """
-    user = _user(ctx)
-    count = await selectors.atodo_count(user=user, completed=_STATUS_FILTER[status])
-    await progress(ctx, f"Looking through {_todos_word(count)}…", "search")
-    todos = await selectors.atodo_newest(
-        user=user, completed=_STATUS_FILTER[status], limit=MAX_LISTED
-    )
+    todos, count = await _newest(ctx, status, limit=MAX_LISTED)
     return _list_result(todos, total=count, status=status)
 
 
@@ -260,12 +255,7 @@ async def show_todos(ctx: ToolContext, status: Status = "open") -> str:
     Args:
         status: open (not done, the default), completed, or all.
     """
-    user = _user(ctx)
-    count = await selectors.atodo_count(user=user, completed=_STATUS_FILTER[status])
-    await progress(ctx, f"Looking through {_todos_word(count)}…", "search")
-    todos = await selectors.atodo_newest(
-        user=user, completed=_STATUS_FILTER[status], limit=MAX_WIDGET_ROWS
-    )
+    todos, count = await _newest(ctx, status, limit=MAX_WIDGET_ROWS)
     widget, copy_text = todo_list_widget(
         todos, heading=_HEADINGS[status], total=count, status=status
     )
@@ -283,6 +273,16 @@ async def search_todos(ctx: ToolContext, query: str) -> str:
     await progress(ctx, f"Searching your todos for {_quoted(query)}…", "search")
     todos = await selectors.atodo_list(user=_user(ctx), search=query)
     return _list_result(todos, query=query)
+
+
+async def _newest(ctx: ToolContext, status: Status, *, limit: int) -> tuple[list[Todo], int]:
+    """The newest `limit` todos of `status` and how many there are in all (the total
+    first, so the progress line can say how many it looks through)."""
+    user = _user(ctx)
+    count = await selectors.atodo_count(user=user, completed=_STATUS_FILTER[status])
+    await progress(ctx, f"Looking through {_todos_word(count)}…", "search")
+    todos = await selectors.atodo_newest(user=user, completed=_STATUS_FILTER[status], limit=limit)
+    return todos, count
 
 
 def _list_result(todos: list[Todo], total: int | None = None, **about: str) -> str:

@@ -63,6 +63,27 @@ async def stored_items(server: TodoChatKitServer, thread_id: str, user: User) ->
     return page.data
 
 
+async def disconnect_after(result: Any, marker: bytes) -> list[bytes]:
+    """Read a streaming result like a client that goes away once a chunk holding
+    `marker` has come; the chunks it read, after the store's writes have settled."""
+    seen: list[bytes] = []
+    arrived = asyncio.Event()
+
+    async def client() -> None:
+        async for chunk in result:
+            seen.append(chunk)
+            if marker in chunk:
+                arrived.set()
+
+    task = asyncio.create_task(client())
+    await asyncio.wait_for(arrived.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await wait_for_pending_writes()
+    return seen
+
+
 def last_tool_output(call: ModelCall) -> dict[str, Any]:
     output = call.input[-1]
     assert output["type"] == "function_call_output"
@@ -317,21 +338,7 @@ async def test_a_client_disconnect_stops_the_run_and_saves_the_partial_answer(us
     hang = asyncio.Event()
     server, _ = make_server(text_stream("Half an ", "answer", hang=hang))
     result = await server.process(ck.create_thread("tell me"), RequestContext(user=user))
-    seen: list[bytes] = []
-    partial_sent = asyncio.Event()
-
-    async def client() -> None:
-        async for chunk in result:
-            seen.append(chunk)
-            if b"answer" in chunk:
-                partial_sent.set()
-
-    task = asyncio.create_task(client())
-    await asyncio.wait_for(partial_sent.wait(), timeout=10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await wait_for_pending_writes()
+    seen = await disconnect_after(result, b"answer")
 
     thread_id = ck.parse_sse(seen[0])[0].thread.id
     items = await stored_items(server, thread_id, user)

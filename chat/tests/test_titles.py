@@ -19,7 +19,7 @@ from chat.models import Thread
 from chat.store import wait_for_pending_writes
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
-from chat.tests.test_server import make_server, text_stream
+from chat.tests.test_server import disconnect_after, make_server, text_stream
 from chat.tests.test_views import stream
 from chat.titles import FALLBACK, TITLE_MAX_CHARS, offline_title
 from todos.models import Todo
@@ -107,21 +107,7 @@ async def test_a_first_turn_stopped_after_its_first_token_keeps_its_title(user):
     hang = asyncio.Event()
     server, _ = make_server(text_stream("Half an ", "answer", hang=hang))
     result = await server.process(ck.create_thread("add pay rent"), RequestContext(user=user))
-    seen: list[bytes] = []
-    first_token = asyncio.Event()
-
-    async def client() -> None:
-        async for chunk in result:
-            seen.append(chunk)
-            if b"text_delta" in chunk:
-                first_token.set()
-
-    task = asyncio.create_task(client())
-    await asyncio.wait_for(first_token.wait(), timeout=10)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await wait_for_pending_writes()
+    seen = await disconnect_after(result, b"text_delta")
 
     thread_id = ck.parse_sse(seen[0])[0].thread.id
     assert (await Thread.objects.aget(pk=thread_id)).title == "pay rent"
