@@ -9,7 +9,10 @@ from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from attachments.tests.conftest import png_bytes, stored_files
-from chat.tests.browser import sign_in  # fixtures browser, page_user: chat.tests.browser
+from chat.tests.browser import (  # fixtures browser, page_user: chat.tests.browser
+    sign_in,
+    wait_answered,
+)
 from config.tests.servers import ServerProcess, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,6 +62,7 @@ def test_attach_an_image_and_a_csv_in_the_built_in_client(
     )
     page.locator(".fc-composer").dispatch_event("drop", {"dataTransfer": drop})
     expect(tray.locator(".fc-tray-item[data-state=ready]")).to_have_count(1)
+    wait_answered(page)  # Enter while the first answer still streams is ignored by design
     composer.fill("add these")
     composer.press("Enter")
     expect(page.locator(".fc-assistant").last).to_contain_text("Added 2 todo(s)")
