@@ -200,10 +200,17 @@ def composer(page: Page):
 
 
 def wait_answered(page: Page) -> None:
-    """Until the built-in client's turn has ended (its stream closed): while one runs,
-    Enter and widget actions are ignored by design, and the answer may still grow.
-    Right after say() this waits for that turn (send marks the composer busy at once)."""
+    """Until the built-in client has no turn going: none streaming (its answer may still
+    grow) and none being looked for (a thread just opened asks GET …/events whether an
+    answer still runs there). Meanwhile Enter, Retry and widget actions are ignored by
+    design. Right after say() this waits for that turn (send marks the composer busy at
+    once); right after a thread shows its items, for the check that follows at once."""
     expect(page.locator(".fc-composer.busy")).to_have_count(0)
+    # The check shows nothing in the page (no busy composer for a 204): its request is
+    # the client's `controller` while it is out.
+    page.wait_for_function(
+        "() => !(window.TodoChat.chat && window.TodoChat.chat.controller)", polling=50
+    )
 
 
 def say(page: Page, text: str) -> None:

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from chat.models import ItemType, ThreadItem
-from chat.tests.browser import composer, open_page, orm, say, todo_item
+from chat.tests.browser import composer, open_page, orm, say, todo_item, wait_answered
 from chat.tests.fake_openai import FakeOpenAI
 from config.tests.servers import ServerProcess, free_port, start_server
 from todos.models import Todo
@@ -86,6 +86,9 @@ def test_a_failed_turn_can_be_retried(
     page.reload()
     retry = page.get_by_role("button", name=re.compile(r"^(Retry|Try again)$"))
     expect(retry).to_be_visible()
+    # Shown with the thread's items, right before the page asks whether a turn still
+    # runs there: a Retry pressed before the answer (204) is ignored by design.
+    wait_answered(page)
 
     failing_model.mode = "script"
     retry.click()

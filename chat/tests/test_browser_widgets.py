@@ -24,6 +24,7 @@ from chat.tests.browser import (
     thread_button,
     todo_item,
     todo_list_widget,
+    wait_answered,
 )
 from chat.tests.factories import assistant_message
 from config.tests.servers import ServerProcess
@@ -132,6 +133,7 @@ def test_stored_widget_renders_and_its_actions_update_it_in_place(
         )
 
     page.route("**/chatkit", custom_action)
+    wait_answered(page)  # the opened thread's check for a running turn: actions wait for it
     milk_box.focus()
     page.keyboard.press("Space")
 
