@@ -147,7 +147,7 @@ class AsyncPostgresStore(DjangoStore):
         self, thread_id: str, item: ThreadItem, context: RequestContext
     ) -> None:
         """A user message starts a turn whose next step reads the thread's newest items
-        (the model's history, chat/server.py): they are read while the message is
+        (the model's history, chat/answer.py): they are read while the message is
         written, one wait on the database before the first token instead of two."""
         if not isinstance(item, UserMessageItem) or context.recent_items is not None:
             return await super().add_thread_item(thread_id, item, context)

@@ -51,13 +51,14 @@ from accounts.revocation import session_sid
 from attachments.selectors import acheck_message_attachments
 from chat import recovery
 from chat.actions import check_action_request
+from chat.answer import MSG_FAILED
 from chat.context import RequestContext
 from chat.heartbeat import HEARTBEAT, heartbeat_interval
 from chat.inference import check_inference_options
 from chat.limits import check_limits
 from chat.pending import check_answer_request
 from chat.ratelimit import acheck_chat_turn
-from chat.server import CHATKIT_REQUEST, MSG_FAILED, TodoChatKitServer, get_server
+from chat.server import CHATKIT_REQUEST, TodoChatKitServer, get_server
 from chat.sse import sse_event
 from chat.text import without_nul
 from chat.turns import check_retry_request, idempotency_key

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from chat import server as chat_server
 from chat.actions import MSG_NOT_RETRYABLE
+from chat.answer import MSG_FAILED
 from chat.context import RequestContext
+from chat.provider_errors import MSG_BUSY, MSG_TIMEOUT
 from chat.tests import chatkit_client as ck
 from chat.tests.test_server import (
     call,
@@ -51,10 +52,10 @@ async def test_a_failed_turn_keeps_a_card_and_try_again_reruns_it_once(user):
     thread_id, asked = events[0].thread.id, user_message_id(events)
 
     assert [e.type for e in events][-2:] == ["error", "thread.updated"]
-    assert events[-2].message == chat_server.MSG_FAILED
+    assert events[-2].message == MSG_FAILED
     card = card_of(events)
     assert retry_target(card.widget) == asked
-    assert card.copy_text == chat_server.MSG_FAILED
+    assert card.copy_text == MSG_FAILED
     assert "try again" not in card.copy_text.lower()  # the client adds its own wording
     listed = await server.process(ck.list_items(thread_id), RequestContext(user=user))
     assert card.id in listed.json.decode()
@@ -115,9 +116,9 @@ async def test_a_retry_payload_that_names_another_message_is_refused(user):
 @pytest.mark.parametrize(
     ("mode", "expected", "todos_after_failure"),
     [
-        ("rate_limit", chat_server.MSG_BUSY, 0),
-        ("fail_after_tool", chat_server.MSG_BUSY, 1),
-        ("hang", chat_server.MSG_TIMEOUT, 0),
+        ("rate_limit", MSG_BUSY, 0),
+        ("fail_after_tool", MSG_BUSY, 1),
+        ("hang", MSG_TIMEOUT, 0),
     ],
 )
 async def test_provider_failures_leave_a_card_whose_try_again_works(

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from accounts.models import User
-from chat import server as chat_server
 from chat.context import RequestContext
+from chat.provider_errors import MSG_BUSY, MSG_TIMEOUT
 from chat.server import get_server
 from chat.tests import chatkit_client as ck
 from chat.tests.fake_openai import FakeOpenAI, as_configured_model
@@ -67,7 +67,7 @@ async def test_a_rate_limited_provider_is_a_friendly_error(fake_openai, user):
     events = await turn(user, "add tea")
 
     error = next(event for event in events if event.type == "error")
-    assert (error.message, error.allow_retry) == (chat_server.MSG_BUSY, False)  # the card retries
+    assert (error.message, error.allow_retry) == (MSG_BUSY, False)  # the card retries
     # max_retries=1: the first try and one retry.
     assert len(fake_openai.requests) == 2
     assert not await Todo.objects.aexists()
@@ -80,4 +80,4 @@ async def test_a_provider_that_never_answers_times_out(fake_openai, user, settin
     events = await turn(user, "add tea")
 
     error = next(event for event in events if event.type == "error")
-    assert (error.message, error.allow_retry) == (chat_server.MSG_TIMEOUT, False)
+    assert (error.message, error.allow_retry) == (MSG_TIMEOUT, False)

@@ -24,7 +24,8 @@ from openai.types.responses import (
 
 from accounts.models import User
 from chat import provider_errors
-from chat import server as chat_server
+from chat.agent import MAX_TURNS
+from chat.answer import MSG_FAILED, MSG_TOO_MANY_STEPS
 from chat.context import RequestContext
 from chat.models import Thread
 from chat.responses_stream import stream_events
@@ -225,7 +226,7 @@ async def test_a_model_failure_mid_stream_is_a_friendly_error_and_keeps_the_mess
     )
 
     chunks = []
-    with caplog.at_level(logging.ERROR, logger="chat.server"):
+    with caplog.at_level(logging.ERROR, logger="chat.answer"):
         result = await server.process(ck.create_thread("add something"), RequestContext(user))
         async for chunk in result:
             chunks.append(chunk)
@@ -241,7 +242,7 @@ async def test_a_model_failure_mid_stream_is_a_friendly_error_and_keeps_the_mess
     ]
     assert events[-3].item.type == "widget"  # the error card
     error = events[-2]
-    assert error.message == chat_server.MSG_FAILED
+    assert error.message == MSG_FAILED
     assert error.allow_retry is False  # the card holds the one retry control
     assert "password" not in json.dumps([e.model_dump(mode="json") for e in events])
     # The real error is logged for operators.
@@ -263,14 +264,14 @@ def _request() -> httpx2.Request:
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (openai.APITimeoutError(request=_request()), chat_server.MSG_TIMEOUT),
+        (openai.APITimeoutError(request=_request()), provider_errors.MSG_TIMEOUT),
         (
             openai.RateLimitError(
                 "Rate limit reached", response=httpx2.Response(429, request=_request()), body=None
             ),
-            chat_server.MSG_BUSY,
+            provider_errors.MSG_BUSY,
         ),
-        (openai.APIConnectionError(request=_request()), chat_server.MSG_UNREACHABLE),
+        (openai.APIConnectionError(request=_request()), provider_errors.MSG_UNREACHABLE),
         (
             openai.AuthenticationError(
                 "Incorrect API key sk-secret",
@@ -291,7 +292,7 @@ def _request() -> httpx2.Request:
             ),
             provider_errors.MSG_REFUSED,
         ),
-        (ValueError("unexpected"), chat_server.MSG_FAILED),
+        (ValueError("unexpected"), MSG_FAILED),
     ],
 )
 async def test_provider_errors_become_friendly_errors_retried_from_their_card(
@@ -310,13 +311,13 @@ async def test_provider_errors_become_friendly_errors_retried_from_their_card(
 
 
 async def test_too_many_tool_rounds_is_a_friendly_error(user):
-    steps = [[call("list_todos", status="open")] for _ in range(chat_server.MAX_TURNS + 1)]
+    steps = [[call("list_todos", status="open")] for _ in range(MAX_TURNS + 1)]
     server, _ = make_server(*steps)
 
     events = await turn(server, ck.create_thread("loop"), user)
 
     error = next(event for event in events if event.type == "error")
-    assert error.message == chat_server.MSG_TOO_MANY_STEPS
+    assert error.message == MSG_TOO_MANY_STEPS
 
 
 async def test_a_hanging_model_is_cut_by_the_idle_timeout(user, settings):
@@ -328,7 +329,7 @@ async def test_a_hanging_model_is_cut_by_the_idle_timeout(user, settings):
 
     assert time.monotonic() - started < 10
     error = next(event for event in events if event.type == "error")
-    assert (error.message, error.allow_retry) == (chat_server.MSG_TIMEOUT, False)
+    assert (error.message, error.allow_retry) == (provider_errors.MSG_TIMEOUT, False)
     items = await stored_items(server, events[0].thread.id, user)
     assert [item.type for item in items] == ["user_message", "assistant_message", "widget"]
     assert items[1].content[0].text == "Let me think"
