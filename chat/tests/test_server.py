@@ -321,7 +321,9 @@ async def test_too_many_tool_rounds_is_a_friendly_error(user):
 
 
 async def test_a_hanging_model_is_cut_by_the_idle_timeout(user, settings):
-    settings.CHATKIT = {**settings.CHATKIT, "MODEL_TIMEOUT_SECONDS": 0.2}
+    # Well above a first event's wait on a cold start (the process's first turn: about
+    # 0.2-0.3 s here, so 0.2 cut the answer before "Let me" whenever the test ran alone).
+    settings.CHATKIT = {**settings.CHATKIT, "MODEL_TIMEOUT_SECONDS": 2.0}
     server, _ = make_server(text_stream("Let me ", "think", hang=asyncio.Event()))
 
     started = time.monotonic()
