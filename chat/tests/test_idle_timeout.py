@@ -26,8 +26,9 @@ async def silent_after(count: int, silent: asyncio.Event | None = None) -> Async
 
 
 async def test_events_in_time_all_arrive_even_when_the_stream_outlasts_the_timeout() -> None:
-    # 6 gaps of 0.04 s: the stream takes 0.24 s, each wait far less than 0.1 s.
-    received = [event async for event in with_idle_timeout(spaced(6, 0.04), 0.1)]
+    # 6 gaps of 0.1 s: the stream takes 0.6 s, each wait far less than 0.4 s (a loaded
+    # machine's pause of 60 ms tripped the 0.1 s limit over gaps of 0.04 s).
+    received = [event async for event in with_idle_timeout(spaced(6, 0.1), 0.4)]
 
     assert received == list(range(6))
 
@@ -47,8 +48,10 @@ async def test_a_silent_producer_raises_timeout_error_after_what_came_before() -
 
 async def test_a_slow_consumer_never_trips_it() -> None:
     received = []
-    async for event in with_idle_timeout(spaced(3, 0), 0.05):
-        await asyncio.sleep(0.12)  # our side (saving, sending) takes longer than the limit
+    # A limit that a pause of the loop while the producer's next event is due cannot
+    # reach (0.05 s could); our side's time is well past it.
+    async for event in with_idle_timeout(spaced(3, 0), 0.3):
+        await asyncio.sleep(0.45)  # our side (saving, sending) takes longer than the limit
         received.append(event)
 
     assert received == [0, 1, 2]
