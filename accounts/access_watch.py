@@ -109,6 +109,15 @@ class StreamAccess:
         self.ended = False
         self.wake = wake
 
+    # As a context manager: watched while inside (a run's listener enters it at its
+    # first read and leaves it at its end, runs/registry.py: no generator around it).
+    def __enter__(self) -> StreamAccess:
+        watch().add(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        watch().discard(self)
+
     def is_ended(self) -> bool:
         return self.ended
 

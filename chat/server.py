@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from agents import Model
 from chatkit.actions import Action
 from chatkit.errors import CustomStreamError
+from chatkit.logger import logger as sdk_logger
 from chatkit.server import (
     DEFAULT_PAGE_SIZE,
     ChatKitServer,
@@ -156,24 +158,35 @@ class TodoChatKitServer(ChatKitServer[RequestContext]):
         items = await store.load_visible_items(thread_id, None, DEFAULT_PAGE_SIZE, "asc", context)
         return ThreadResponse(**thread.model_dump(), items=items)
 
-    async def _process_streaming_impl(
+    async def _process_streaming(
         self, request: StreamingReq, context: RequestContext
-    ) -> AsyncIterator[ThreadStreamEvent]:
-        """The SDK's events; a new thread, a user's message (its turn has begun) and a
-        title are announced on the user's socket (chat/live.py), for their other tabs."""
+    ) -> AsyncIterator[bytes]:
+        """The SDK's events as SSE bytes (its own `_process_streaming`, with its error
+        log); a new thread, a user's message (its turn has begun) and a title are
+        announced on the user's socket (chat/live.py), for their other tabs. One
+        generator for both: a second one around the SDK's events cost a resumption
+        per event (docs/performance.md, "Runs: the cost of detaching, third pass")."""
         thread_id: str | None = getattr(request.params, "thread_id", None)
-        async for event in super()._process_streaming_impl(request, context):
-            reason: ThreadChange | None = None
-            match event:
-                case ThreadCreatedEvent(thread=created):
-                    thread_id, reason = created.id, "created"
-                case ThreadItemDoneEvent(item=UserMessageItem()):
-                    reason = "item"
-                case ThreadUpdatedEvent():
-                    reason = "title"
-            yield event
-            if reason is not None and thread_id is not None:
-                publish_thread_change(user_id=context.user.pk, thread_id=thread_id, reason=reason)
+        try:
+            async for event in self._process_streaming_impl(request, context):
+                reason: ThreadChange | None = None
+                match event:
+                    case ThreadCreatedEvent(thread=created):
+                        thread_id, reason = created.id, "created"
+                    case ThreadItemDoneEvent(item=UserMessageItem()):
+                        reason = "item"
+                    case ThreadUpdatedEvent():
+                        reason = "title"
+                yield b"data: " + self._serialize(event) + b"\n\n"
+                if reason is not None and thread_id is not None:
+                    publish_thread_change(
+                        user_id=context.user.pk, thread_id=thread_id, reason=reason
+                    )
+        except asyncio.CancelledError:
+            raise  # a stopped turn: not an error (as the SDK's)
+        except Exception:
+            sdk_logger.exception("Error while generating streamed response")
+            raise
 
     async def check_thread(self, request: ChatKitReq, context: RequestContext) -> None:
         """Load the request's thread, if it names one: NotFoundError when it isn't the

@@ -245,8 +245,10 @@ async def one_turn_at_a_time(
             # lease reads as a turn that died in its first second (chat/recovery.py).
             await lock.release()
         finally:
-            if run is not None:
-                await asyncio.shield(run.release())
+            # Shielded (a stopped run's cancellation must not cut it short), with no
+            # task for it when nothing is left to await (runs/registry.py).
+            if run is not None and (rest := run.let_go()) is not None:
+                await asyncio.shield(rest)
         # Unlocked: other tabs refetch the thread whole and active (chat/live.py).
         publish_thread_change(user_id=context.user.pk, thread_id=thread_id, reason="status")
 

@@ -39,7 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access_watch import StreamAccess, request_access, while_access_holds
+from accounts.access_watch import StreamAccess, request_access
 from accounts.authentication import aauthenticate_jwt, bearer_token
 from accounts.client_secrets import (
     aauthenticate_client_secret,
@@ -245,9 +245,10 @@ async def chatkit_endpoint(request: HttpRequest) -> HttpResponse:
             heartbeat=heartbeat_interval(),
             beat=HEARTBEAT,
             ended=access.is_ended,
+            during=access,  # watched from the first read to the last
         )
         return StreamingHttpResponse(
-            while_access_holds(events, access),
+            events,
             content_type="text/event-stream",
             headers=STREAM_HEADERS,
         )

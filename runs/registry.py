@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractContextManager
+from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
@@ -164,12 +166,24 @@ class Run:
             if result is not None:
                 await result
 
-    async def release(self) -> None:
-        """The producer let go of its thread (its turn ended, however)."""
+    def let_go(self) -> Coroutine[Any, Any, None] | None:
+        """`release()` for a caller that shields it: None when the run is already let
+        go here, without awaiting (no lease started, no release hooks: most turns),
+        which spares the shield its task; else the coroutine to await."""
+        if self._lease is not None or self._on_release:
+            return self.release()
+        self._unhold()
+        return None
+
+    def _unhold(self) -> None:
         if self.thread_id is not None and _held.get(self.thread_id) is self:
             del _held[self.thread_id]
         if self._lease_timer is not None:
             self._lease_timer.cancel()
+
+    async def release(self) -> None:
+        """The producer let go of its thread (its turn ended, however)."""
+        self._unhold()
         if self._lease is not None:
             self._lease.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -188,6 +202,7 @@ class Run:
         heartbeat: float = 0.0,
         beat: bytes = b"",
         ended: Callable[[], bool] | None = None,
+        during: AbstractContextManager[object] | None = None,
     ) -> AsyncIterator[bytes]:
         """The run's chunks from its start (or the oldest kept), then live to its end.
 
@@ -198,7 +213,10 @@ class Run:
         since the run's task already keeps the producer apart from this reader).
         With `ended`, the listener stops as soon as it says so (checked at each wake:
         call `wake()` after it changes), and the run goes on even with `stop_on_close`
-        (the listener's access was revoked: the client did not go away)."""
+        (the listener's access was revoked: the client did not go away). `during` is
+        entered at the first read and left at the end (the revocation watch of the
+        listener's access: accounts/access_watch.py), in place of a generator around
+        this one."""
         loop = asyncio.get_running_loop()
         index = self.dropped
         last_sent = loop.time()
@@ -217,6 +235,8 @@ class Run:
 
         if heartbeat > 0:
             timer = loop.call_at(last_sent + heartbeat, check_silence)
+        if during is not None:
+            during.__enter__()
         try:
             while True:
                 if ended is not None and ended():
@@ -238,6 +258,8 @@ class Run:
                     continue
                 last_sent, beat_due = loop.time(), False
         finally:
+            if during is not None:
+                during.__exit__(None, None, None)
             if timer is not None:
                 timer.cancel()
             if stop_on_close and not self.finished and not (ended is not None and ended()):
