@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 from channels.layers import get_channel_layer
 
@@ -84,3 +85,61 @@ async def test_redis_down_is_logged_once_per_outage_from_async_code(settings, ca
     await asyncio.gather(*broadcast.sending)
     await asyncio.sleep(0)
     assert [r.levelno for r in broadcast_records(caplog)] == [logging.WARNING, logging.INFO]
+
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def use_pubsub_layer(settings, host: str) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [host], "prefix": f"test-broadcast-{uuid.uuid4().hex[:12]}"},
+        }
+    }
+
+
+async def test_a_send_on_its_own_connection_reaches_the_pubsub_layers_group(settings) -> None:
+    # Published without the layer's client, read by the layer's own subscription: the
+    # same channel and the same bytes.
+    use_pubsub_layer(settings, REDIS)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("test-broadcast", channel)
+    try:
+        for number in range(3):  # several at once share the connection, in order
+            broadcast.send_to_group("test-broadcast", {"type": "hello", "n": number}, what="x")
+        received = [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(3)]
+        assert received == [{"type": "hello", "n": number} for number in range(3)]
+        await asyncio.gather(*broadcast.sending)
+        publisher = broadcast._publisher(layer, asyncio.get_running_loop())
+        assert publisher is not None and publisher.writer is not None
+        # A lost connection is opened again by the next send.
+        publisher.writer.transport.abort()
+        await asyncio.sleep(0.05)
+        assert publisher.writer is None
+        broadcast.send_to_group("test-broadcast", {"type": "again"}, what="x")
+        assert await asyncio.wait_for(layer.receive(channel), timeout=5) == {"type": "again"}
+    finally:
+        await layer.flush()
+
+
+async def test_redis_down_is_logged_once_with_the_pubsub_layer_too(settings, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="config.broadcast")
+    use_pubsub_layer(settings, REFUSING)
+    assert broadcast._publisher(get_channel_layer(), asyncio.get_running_loop()) is not None
+    for number in range(3):
+        broadcast.send_to_group("test-broadcast", {"type": "hello"}, what=f"change {number}")
+    await asyncio.gather(*broadcast.sending, return_exceptions=True)
+    await asyncio.sleep(0)  # the done callbacks
+    [warning] = broadcast_records(caplog)
+    assert warning.levelno == logging.WARNING and warning.exc_info is None
+    assert "unreachable" in warning.getMessage()
+
+
+def test_other_redis_addresses_are_sent_by_the_layer_itself(settings) -> None:
+    for host in ("rediss://127.0.0.1:6379/0", "unix:///tmp/redis.sock", "redis://h:1/0?ssl=1"):
+        use_pubsub_layer(settings, host)
+        assert broadcast._plain_address(get_channel_layer()) is None
+    use_pubsub_layer(settings, "redis://user:p%40ss@127.0.0.1:6380/2")
+    assert broadcast._plain_address(get_channel_layer()) == ("127.0.0.1", 6380, "user", "p@ss")
