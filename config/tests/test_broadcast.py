@@ -8,7 +8,7 @@ import uuid
 
 from channels.layers import get_channel_layer
 
-from config import broadcast
+from config import broadcast, layer_publisher
 
 
 async def test_a_send_from_async_code_is_held_until_it_is_done(settings) -> None:
@@ -112,11 +112,13 @@ async def test_a_send_on_its_own_connection_reaches_the_pubsub_layers_group(sett
         received = [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(3)]
         assert received == [{"type": "hello", "n": number} for number in range(3)]
         await asyncio.gather(*broadcast.sending)
-        publisher = broadcast._publisher(layer, asyncio.get_running_loop())
+        publisher = layer_publisher.publisher_for(layer, asyncio.get_running_loop())
         assert publisher is not None and publisher.writer is not None
         # A lost connection is opened again by the next send.
+        reading = publisher.reader_task
+        assert reading is not None
         publisher.writer.transport.abort()
-        await asyncio.sleep(0.05)
+        await reading  # the reader sees the connection gone and lets go of it
         assert publisher.writer is None
         broadcast.send_to_group("test-broadcast", {"type": "again"}, what="x")
         assert await asyncio.wait_for(layer.receive(channel), timeout=5) == {"type": "again"}
@@ -127,7 +129,8 @@ async def test_a_send_on_its_own_connection_reaches_the_pubsub_layers_group(sett
 async def test_redis_down_is_logged_once_with_the_pubsub_layer_too(settings, caplog) -> None:
     caplog.set_level(logging.INFO, logger="config.broadcast")
     use_pubsub_layer(settings, REFUSING)
-    assert broadcast._publisher(get_channel_layer(), asyncio.get_running_loop()) is not None
+    loop = asyncio.get_running_loop()
+    assert layer_publisher.publisher_for(get_channel_layer(), loop) is not None
     for number in range(3):
         broadcast.send_to_group("test-broadcast", {"type": "hello"}, what=f"change {number}")
     await asyncio.gather(*broadcast.sending, return_exceptions=True)
@@ -140,6 +143,21 @@ async def test_redis_down_is_logged_once_with_the_pubsub_layer_too(settings, cap
 def test_other_redis_addresses_are_sent_by_the_layer_itself(settings) -> None:
     for host in ("rediss://127.0.0.1:6379/0", "unix:///tmp/redis.sock", "redis://h:1/0?ssl=1"):
         use_pubsub_layer(settings, host)
-        assert broadcast._plain_address(get_channel_layer()) is None
+        assert layer_publisher._plain_address(get_channel_layer()) is None
     use_pubsub_layer(settings, "redis://user:p%40ss@127.0.0.1:6380/2")
-    assert broadcast._plain_address(get_channel_layer()) == ("127.0.0.1", 6380, "user", "p@ss")
+    address = layer_publisher._plain_address(get_channel_layer())
+    assert address == ("127.0.0.1", 6380, "user", "p@ss")
+
+
+async def test_with_the_shortcuts_off_the_layer_sends_itself(settings) -> None:
+    use_pubsub_layer(settings, REDIS)
+    settings.CHATKIT_FAST_PATHS = False
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("test-broadcast", channel)
+    try:
+        broadcast.send_to_group("test-broadcast", {"type": "hello"}, what="x")
+        assert await asyncio.wait_for(layer.receive(channel), timeout=5) == {"type": "hello"}
+        assert asyncio.get_running_loop() not in layer_publisher._publishers
+    finally:
+        await layer.flush()
