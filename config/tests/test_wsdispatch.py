@@ -12,6 +12,10 @@ from channels.testing import WebsocketCommunicator
 
 from config.wsdispatch import DatabaseFreeDispatchMixin
 
+# The communicator's own default is 1 s, and "probe.slow" takes a thread hop (Channels'
+# connection clean-up): a loaded machine can take longer. A wait returns when it holds.
+WAIT = 10
+
 
 class Probe(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
     db_free_message_types = frozenset({"probe.fast"})
@@ -32,15 +36,15 @@ class Probe(DatabaseFreeDispatchMixin, AsyncJsonWebsocketConsumer):
 async def test_listed_types_run_on_the_loop_and_others_as_before(settings) -> None:
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     communicator = WebsocketCommunicator(Probe.as_asgi(), "/probe/")
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=WAIT)
     assert connected
-    channel = (await communicator.receive_json_from())["channel"]
+    channel = (await communicator.receive_json_from(timeout=WAIT))["channel"]
     layer = get_channel_layer()
 
     await layer.send(channel, {"type": "probe.fast"})
-    fast = await communicator.receive_json_from()
+    fast = await communicator.receive_json_from(timeout=WAIT)
     await layer.send(channel, {"type": "probe.slow"})
-    slow = await communicator.receive_json_from()
+    slow = await communicator.receive_json_from(timeout=WAIT)
 
     assert fast["got"] == "fast" and slow["got"] == "slow"
-    await communicator.disconnect()
+    await communicator.disconnect(timeout=WAIT)

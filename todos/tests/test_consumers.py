@@ -94,7 +94,9 @@ async def connect(channel_layer) -> AsyncIterator[Connect]:
 
     yield open_socket
     for communicator in opened:
-        await communicator.disconnect()
+        # The default 1 s to end: a socket still open leaves its group (Redis) and closes
+        # its database connection (a thread hop) first, which a loaded machine can outlast.
+        await communicator.disconnect(timeout=5)
 
 
 async def next_event(socket: WebsocketCommunicator) -> dict[str, Any]:
