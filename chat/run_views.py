@@ -19,10 +19,11 @@ from accounts.access_watch import StreamAccess, request_access, while_access_hol
 from accounts.authentication import bearer_token
 from accounts.models import User
 from chat import recovery
+from chat.chatkit_request import authenticate_chat_request
 from chat.heartbeat import with_heartbeat
 from chat.models import Thread
+from chat.sse import SSE_HEADERS
 from chat.turns import threads_answering
-from chat.views import STREAM_HEADERS, authenticate_chat_request
 from config.errors import api_error_response, error_response
 from config.exceptions import ApiError, AuthError, NotFound, RateLimited
 from runs import bus, listeners, mirror, registry
@@ -110,7 +111,7 @@ async def events_view(request: HttpRequest, thread_id: str) -> HttpResponse:
     return StreamingHttpResponse(
         with_heartbeat(while_access_holds(listeners.counted(user.pk, events), access)),
         content_type="text/event-stream",
-        headers=STREAM_HEADERS,
+        headers=SSE_HEADERS,
     )
 
 

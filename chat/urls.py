@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from chat import pages, run_views, views
+from chat import pages, read_views, run_views, views
 
 
 class ThreadIdConverter:
@@ -21,11 +21,11 @@ register_converter(ThreadIdConverter, "tid")
 urlpatterns = [
     path("", pages.index, name="index"),
     path("chatkit", views.chatkit_endpoint, name="chatkit"),
-    path("api/chatkit/usage", views.usage_endpoint, name="chatkit-usage"),
-    path("api/chatkit/entities", views.entities_endpoint, name="chatkit-entities"),
+    path("api/chatkit/usage", read_views.usage_endpoint, name="chatkit-usage"),
+    path("api/chatkit/entities", read_views.entities_endpoint, name="chatkit-entities"),
     path(
         "api/chatkit/entities/<int:todo_id>/preview",
-        views.entity_preview_endpoint,
+        read_views.entity_preview_endpoint,
         name="chatkit-entity-preview",
     ),
     path("api/chatkit/session", views.ChatKitSessionView.as_view(), name="chatkit-session"),

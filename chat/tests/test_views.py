@@ -256,7 +256,7 @@ async def test_turns_over_the_rate_limit_are_429(async_client, user, other_user,
 async def test_a_foreign_thread_is_404_before_the_rate_limit_and_still_counts(
     async_client, user, other_user, bearer, settings
 ):
-    # Checked together (chat/views.py): as with DRF's throttles, every turn asked for
+    # Checked together (chat/chatkit_request.py): as with DRF's throttles, every turn asked for
     # counts, and a thread that isn't yours is 404 whether or not you are over.
     settings.CHATKIT = {**settings.CHATKIT, "RATE_LIMIT": "2/minute"}
     theirs, _ = await new_thread(async_client, bearer(other_user), "private")
