@@ -60,3 +60,28 @@ def test_list_shows_a_widget_whose_controls_change_the_todos_live(
     widget = page.locator(".fc-widget").last
     expect(widget.get_by_role("checkbox", name="buy milk")).to_be_checked()
     assert console.errors == []
+
+
+def test_a_widget_control_used_while_its_turn_still_streams_acts_when_the_turn_ends(
+    fallback_server: Callable[..., ServerProcess],
+    page_user: User,
+    two_todos: None,
+    browser: Browser,
+) -> None:
+    # The widget comes before the answer's text; a person ticks a box at once. The tick
+    # waits for the turn to end, then acts (before, it was dropped: ticked, never sent).
+    server = fallback_server(CHATKIT_OFFLINE_TOKEN_DELAY_MS="1500")
+    page = open_page(browser, server, page_user)
+    console = ConsoleErrors(page)
+
+    say(page, "list")
+    widget = page.locator(".fc-widget").last
+    widget.get_by_role("checkbox", name="buy milk").click()
+    widget.get_by_role("button", name="Delete “bake bread”").click()
+    expect(page.locator(".fc-composer.busy")).to_have_count(1)  # the text still streams
+    assert not orm(lambda: Todo.objects.get(owner=page_user, title="buy milk").completed)
+
+    expect(todo_item(page, "buy milk")).to_have_class("todo done")
+    expect(todo_item(page, "bake bread")).to_have_count(0)
+    assert orm(lambda: Todo.objects.get(owner=page_user, title="buy milk").completed)
+    assert console.errors == []

@@ -82,10 +82,27 @@
     /** A widget control was used: threads.custom_action, the widget updated in place. */
     async action(control, action, values) {
       const frame = control.closest("[data-item-id]");
-      if (!frame || !this.threadId || this.controller) return;
+      if (!frame || !this.threadId) return;
       const payload = values ? { ...(action.payload || {}), ...values } : action.payload;
       const params = { thread_id: this.threadId, item_id: frame.dataset.itemId, action: { type: action.type, payload } };
+      if (this.controller) {
+        // Used while a turn still streams (or a just-opened thread is checked for one):
+        // sent, in order, once it has ended, so a tick or a click is never lost.
+        this.queuedActions.push(params);
+        return;
+      }
       await this.run({ type: "threads.custom_action", params }, { quiet: true });
+    },
+
+    /** The oldest widget action used while busy, unless its thread was left since. */
+    sendQueuedAction() {
+      const params = this.queuedActions.shift();
+      if (!params) return;
+      if (params.thread_id !== this.threadId) {
+        this.sendQueuedAction();
+        return;
+      }
+      this.run({ type: "threads.custom_action", params }, { quiet: true }); // its end sends the next
     },
 
     /**
@@ -145,6 +162,7 @@
         if (first) first.focus();
         this.announce(`The assistant asks: ${(turn.question.inputs[0] || {}).question || "a question"}`);
       }
+      if (!this.controller) this.sendQueuedAction();
       return turn;
     },
 

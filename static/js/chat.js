@@ -25,6 +25,7 @@
       this.threadId = null;
       this.items = new Map(); // item id -> {item, node}
       this.controller = null;
+      this.queuedActions = []; // widget actions used while a turn ran (chat-turns.js)
       this.olderCursor = null;
       this.waitUntil = 0;
       // The open thread follows changes made elsewhere (static/js/thread-follow.js).
