@@ -35,7 +35,6 @@ import ctypes
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -155,6 +154,7 @@ def child(args: argparse.Namespace) -> None:
         create_users,
         ensure_database,
         free_port,
+        in_process_env,
         jwks_server,
         reset_bench_rows,
     )
@@ -163,21 +163,8 @@ def child(args: argparse.Namespace) -> None:
     ensure_database(database_url)
     work = Path(tempfile.mkdtemp(prefix="bench-callgrind-"))
     port = free_port()
-    prefix = f"bench-callgrind-{os.getpid()}"
     env = {
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "BETTER_AUTH_URL": f"http://127.0.0.1:{port}",
-        "DEV_JWT_KEY_PATH": str(work / "dev.pem"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "CACHE_KEY_PREFIX": prefix,
-        "CHANNELS_PREFIX": prefix,
-        "CHATKIT_RATE_LIMIT": "1000000/minute",
-        "CHATKIT_OFFLINE_TOKEN_DELAY_MS": "0",
-        "LOG_LEVEL": "WARNING",
+        **in_process_env("callgrind", database_url=database_url, port=port, work=work),
         # The dead-turn sweep (a few queries per worker every 15 s, not per turn) runs
         # once, at the first turn: whether one fell among the measured turns moved
         # the count by up to 2 %.

@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import platform
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,28 @@ def private_postgres(wanted: bool) -> Iterator[str | None]:
     finally:
         cluster.stop("immediate")
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def in_process_env(label: str, *, database_url: str, port: int, work: Path) -> dict[str, str]:
+    """The environment of turns run in this process (profile_turn, callgrind_turns):
+    production-like settings, PostgreSQL and Redis, the offline model at full speed,
+    cache and channel keys of this run's own, a JWKS issuer on `port`."""
+    prefix = f"bench-{label}-{os.getpid()}"
+    return {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "BETTER_AUTH_URL": f"http://127.0.0.1:{port}",
+        "DEV_JWT_KEY_PATH": str(work / "dev.pem"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "CACHE_KEY_PREFIX": prefix,
+        "CHANNELS_PREFIX": prefix,
+        "CHATKIT_RATE_LIMIT": "1000000/minute",
+        "CHATKIT_OFFLINE_TOKEN_DELAY_MS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 def configure_django(env: dict[str, str], settings_module: str) -> None:

@@ -17,7 +17,6 @@ import io
 import json
 import os
 import pstats
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from bench.environment import (
     create_users,
     ensure_database,
     free_port,
+    in_process_env,
     jwks_server,
     reset_bench_rows,
 )
@@ -68,22 +68,7 @@ def main() -> None:
     ensure_database(database_url)
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     port = free_port()
-    prefix = f"bench-profile-{os.getpid()}"
-    env = {
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "BETTER_AUTH_URL": f"http://127.0.0.1:{port}",
-        "DEV_JWT_KEY_PATH": str(work / "dev.pem"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "CACHE_KEY_PREFIX": prefix,
-        "CHANNELS_PREFIX": prefix,
-        "CHATKIT_RATE_LIMIT": "1000000/minute",
-        "CHATKIT_OFFLINE_TOKEN_DELAY_MS": "0",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = in_process_env("profile", database_url=database_url, port=port, work=work)
     configure_django(env, args.settings)
     from django.core.management import call_command
 
