@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import json
 import os
 import re
 import shutil
@@ -106,35 +105,22 @@ def parent(args: argparse.Namespace) -> None:
 async def turns(token: str, warmup: int, measured: int, message: str, helper: Path) -> None:
     from django.test import AsyncClient
 
-    from bench.loadgen import turn_body
+    from bench.profile_turn import one_turn
 
-    headers = {"Authorization": f"Bearer {token}"}
     client = AsyncClient()
     thread_id: str | None = None
     cg = ctypes.CDLL(str(helper))
 
-    async def one_turn() -> None:
-        nonlocal thread_id
-        response = await client.post(
-            "/chatkit", turn_body(message, thread_id), content_type="application/json",
-            headers=headers,
-        )  # fmt: skip
-        content = b"".join([chunk async for chunk in response.streaming_content])
-        if b"text_delta" not in content:
-            raise RuntimeError(content[:300])
-        if thread_id is None:
-            first = json.loads(content.split(b"\n\n")[0].removeprefix(b"data: "))
-            thread_id = first["thread"]["id"]
-
     async def watched_turn() -> None:
+        nonlocal thread_id
         # A turn lasts about a second under valgrind: one that takes minutes is stuck.
-        task = asyncio.ensure_future(one_turn())
+        task = asyncio.ensure_future(one_turn(client, token, message, thread_id))
         await asyncio.wait({task}, timeout=STUCK_SECONDS)
         if not task.done():
             for each in asyncio.all_tasks():
                 each.print_stack(file=sys.stderr)
             raise RuntimeError(f"a turn took over {STUCK_SECONDS} s (the tasks' stacks above)")
-        task.result()
+        thread_id = task.result()
 
     for _ in range(warmup):
         await watched_turn()

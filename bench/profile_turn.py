@@ -35,23 +35,29 @@ from bench.environment import (
 from bench.loadgen import turn_body
 
 
+async def one_turn(client: Any, token: str, message: str, thread_id: str | None) -> str:
+    """One turn through /chatkit in this process (a new thread when `thread_id` is
+    None), read to its end; the thread's id."""
+    response = await client.post(
+        "/chatkit", turn_body(message, thread_id), content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    content = b"".join([chunk async for chunk in response.streaming_content])
+    if b"text_delta" not in content:
+        raise RuntimeError(content[:300])
+    if thread_id is not None:
+        return thread_id
+    first = json.loads(content.split(b"\n\n")[0].removeprefix(b"data: "))
+    return first["thread"]["id"]
+
+
 async def run_turns(token: str, turns: int, message: str) -> None:
     from django.test import AsyncClient
 
-    headers = {"Authorization": f"Bearer {token}"}
     client = AsyncClient()
     thread_id: str | None = None
     for _ in range(turns):
-        response = await client.post(
-            "/chatkit", turn_body(message, thread_id), content_type="application/json",
-            headers=headers,
-        )  # fmt: skip
-        content = b"".join([chunk async for chunk in response.streaming_content])
-        if b"text_delta" not in content:
-            raise RuntimeError(content[:300])
-        if thread_id is None:
-            first = json.loads(content.split(b"\n\n")[0].removeprefix(b"data: "))
-            thread_id = first["thread"]["id"]
+        thread_id = await one_turn(client, token, message, thread_id)
 
 
 def main() -> None:
