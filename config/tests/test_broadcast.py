@@ -46,6 +46,18 @@ def broadcast_records(caplog) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.name == "config.broadcast"]
 
 
+async def the_one_warning_of_three_failed_sends(caplog) -> logging.LogRecord:
+    """Send three changes from async code to an unreachable layer: the one record they
+    leave, a warning without a traceback."""
+    for number in range(3):
+        broadcast.send_to_group("test-broadcast", {"type": "hello"}, what=f"change {number}")
+    await asyncio.gather(*broadcast.sending, return_exceptions=True)
+    await asyncio.sleep(0)  # the done callbacks
+    [warning] = broadcast_records(caplog)
+    assert warning.levelno == logging.WARNING and warning.exc_info is None
+    return warning
+
+
 def test_redis_down_is_logged_once_per_outage_from_sync_code(settings, caplog) -> None:
     # Every change while Redis was down logged a whole traceback.
     caplog.set_level(logging.INFO, logger="config.broadcast")
@@ -73,12 +85,7 @@ def test_redis_down_is_logged_once_per_outage_from_sync_code(settings, caplog) -
 async def test_redis_down_is_logged_once_per_outage_from_async_code(settings, caplog) -> None:
     caplog.set_level(logging.INFO, logger="config.broadcast")
     use_layer(settings, REFUSING)
-    for number in range(3):
-        broadcast.send_to_group("test-broadcast", {"type": "hello"}, what=f"change {number}")
-    await asyncio.gather(*broadcast.sending, return_exceptions=True)
-    await asyncio.sleep(0)  # the done callbacks
-    [warning] = broadcast_records(caplog)
-    assert warning.levelno == logging.WARNING and warning.exc_info is None
+    await the_one_warning_of_three_failed_sends(caplog)
 
     use_layer(settings, None)
     broadcast.send_to_group("test-broadcast", {"type": "hello"}, what="a change")
@@ -131,12 +138,7 @@ async def test_redis_down_is_logged_once_with_the_pubsub_layer_too(settings, cap
     use_pubsub_layer(settings, REFUSING)
     loop = asyncio.get_running_loop()
     assert layer_publisher.publisher_for(get_channel_layer(), loop) is not None
-    for number in range(3):
-        broadcast.send_to_group("test-broadcast", {"type": "hello"}, what=f"change {number}")
-    await asyncio.gather(*broadcast.sending, return_exceptions=True)
-    await asyncio.sleep(0)  # the done callbacks
-    [warning] = broadcast_records(caplog)
-    assert warning.levelno == logging.WARNING and warning.exc_info is None
+    warning = await the_one_warning_of_three_failed_sends(caplog)
     assert "unreachable" in warning.getMessage()
 
 
